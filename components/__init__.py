@@ -1,0 +1,1 @@
+"""bertpipe components: TFX components and the libraries behind them."""

@@ -1,0 +1,155 @@
+"""The masked-LM feature schema: the one place feature names, dtypes and shapes are spelled.
+
+The example generator writes it, the trainer's input reader and the evaluator read it, and
+the tests round-trip it. It matches the features of BERT's and TF Model Garden's
+`create_pretraining_data.py` (what Model Garden's `BertPretrainDataLoader` reads), so records
+from either side are interchangeable:
+
+| feature              | dtype   | shape                     | padding |
+|----------------------|---------|---------------------------|---------|
+| input_ids            | int64   | [seq_length]              | 0       |
+| input_mask           | int64   | [seq_length]              | 0       |
+| segment_ids          | int64   | [seq_length]              | 0       |
+| masked_lm_positions  | int64   | [max_predictions_per_seq] | 0       |
+| masked_lm_ids        | int64   | [max_predictions_per_seq] | 0       |
+| masked_lm_weights    | float32 | [max_predictions_per_seq] | 0.0     |
+| next_sentence_labels | int64   | [1]                       | -       |
+
+TensorFlow is imported lazily so that the schema itself can be used without it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from components.errors import BertpipeError
+
+INPUT_IDS = "input_ids"
+INPUT_MASK = "input_mask"
+SEGMENT_IDS = "segment_ids"
+MASKED_LM_POSITIONS = "masked_lm_positions"
+MASKED_LM_IDS = "masked_lm_ids"
+MASKED_LM_WEIGHTS = "masked_lm_weights"
+NEXT_SENTENCE_LABELS = "next_sentence_labels"
+
+# Which dimension each feature's length follows.
+_SEQ = "seq_length"
+_PRED = "max_predictions_per_seq"
+_ONE = "one"
+
+
+@dataclasses.dataclass(frozen=True)
+class Feature:
+    """One feature of the schema: its name, dtype ('int64' or 'float32') and length rule."""
+
+    name: str
+    dtype: str
+    length: str  # _SEQ, _PRED or _ONE
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature(INPUT_IDS, "int64", _SEQ),
+    Feature(INPUT_MASK, "int64", _SEQ),
+    Feature(SEGMENT_IDS, "int64", _SEQ),
+    Feature(MASKED_LM_POSITIONS, "int64", _PRED),
+    Feature(MASKED_LM_IDS, "int64", _PRED),
+    Feature(MASKED_LM_WEIGHTS, "float32", _PRED),
+    Feature(NEXT_SENTENCE_LABELS, "int64", _ONE),
+)
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+
+# The flag that sets each length, for error messages that say what to change.
+_LENGTH_FLAGS = {_SEQ: "seq_length", _PRED: "max_predictions_per_seq", _ONE: "(fixed)"}
+
+
+@dataclasses.dataclass(frozen=True)
+class MaskedLMSchema:
+    """The schema at one (seq_length, max_predictions_per_seq) setting.
+
+    Attributes:
+      seq_length: tokens per example, [CLS] and both [SEP] included.
+      max_predictions_per_seq: masked positions per example (padded with zeros).
+    """
+
+    seq_length: int = 128
+    max_predictions_per_seq: int = 20
+
+    def __post_init__(self):
+        if not isinstance(self.seq_length, int) or self.seq_length < 5:
+            raise BertpipeError(
+                f"seq_length must be an integer >= 5 ([CLS] A [SEP] B [SEP] needs at least 5 "
+                f"tokens); got {self.seq_length!r}."
+            )
+        limit = self.seq_length - 3
+        if not isinstance(self.max_predictions_per_seq, int) or not (
+            1 <= self.max_predictions_per_seq <= limit
+        ):
+            raise BertpipeError(
+                f"max_predictions_per_seq must be an integer in [1, seq_length - 3 = {limit}] "
+                f"(only non-special tokens can be masked); got {self.max_predictions_per_seq!r}."
+            )
+
+    def length(self, feature: Feature) -> int:
+        """The fixed length of `feature` under this schema."""
+        return {_SEQ: self.seq_length, _PRED: self.max_predictions_per_seq, _ONE: 1}[feature.length]
+
+    def shapes(self) -> dict[str, tuple[int]]:
+        """Feature name -> shape, e.g. {'input_ids': (128,), ...}."""
+        return {f.name: (self.length(f),) for f in FEATURES}
+
+    def parse_spec(self) -> dict[str, Any]:
+        """The `tf.io.parse_example` spec: every feature as a `FixedLenFeature`."""
+        import tensorflow as tf
+
+        dtypes = {"int64": tf.int64, "float32": tf.float32}
+        return {f.name: tf.io.FixedLenFeature([self.length(f)], dtypes[f.dtype]) for f in FEATURES}
+
+    def check(self, values: Mapping[str, Sequence[Any]]) -> None:
+        """Raises BertpipeError unless `values` has exactly the schema's names and lengths."""
+        missing = [n for n in FEATURE_NAMES if n not in values]
+        extra = sorted(set(values) - set(FEATURE_NAMES))
+        if missing or extra:
+            raise BertpipeError(
+                f"masked-LM features must be exactly {list(FEATURE_NAMES)}; "
+                f"missing {missing}, unexpected {extra}."
+            )
+        for f in FEATURES:
+            want, got = self.length(f), len(values[f.name])
+            if got != want:
+                raise BertpipeError(
+                    f"feature {f.name!r} has length {got}, expected {want} "
+                    f"({_LENGTH_FLAGS[f.length]}={want}); write and read with the same "
+                    f"{_LENGTH_FLAGS[f.length]}."
+                )
+
+    def to_example(self, values: Mapping[str, Sequence[Any]]):
+        """Builds a `tf.train.Example` from already padded feature values (checked)."""
+        import tensorflow as tf
+
+        self.check(values)
+        feature = {}
+        for f in FEATURES:
+            if f.dtype == "int64":
+                feature[f.name] = tf.train.Feature(
+                    int64_list=tf.train.Int64List(value=[int(v) for v in values[f.name]])
+                )
+            else:
+                feature[f.name] = tf.train.Feature(
+                    float_list=tf.train.FloatList(value=[float(v) for v in values[f.name]])
+                )
+        return tf.train.Example(features=tf.train.Features(feature=feature))
+
+    def serialize(self, values: Mapping[str, Sequence[Any]]) -> bytes:
+        """`to_example(values).SerializeToString()`."""
+        return self.to_example(values).SerializeToString()
+
+    def parse(self, serialized):
+        """Parses a batch (1-D string tensor) or one serialized example into dense tensors."""
+        import tensorflow as tf
+
+        serialized = tf.convert_to_tensor(serialized, dtype=tf.string)
+        if serialized.shape.rank == 0:
+            return tf.io.parse_single_example(serialized, self.parse_spec())
+        return tf.io.parse_example(serialized, self.parse_spec())

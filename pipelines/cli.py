@@ -1,0 +1,82 @@
+"""The `bertpipe` command.
+
+Each subcommand is a module in `pipelines/commands/` with `NAME`, `HELP`,
+`add_arguments(parser)` and `run(args) -> int`; command modules import only the standard
+library at module level, so `bertpipe --help` is instant and works in a broken environment.
+A `BertpipeError` (a user mistake) is printed as one line with no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import warnings
+
+from components.errors import BertpipeError
+from pipelines import __version__
+
+# Only commands that work are listed; later work adds its module name here.
+COMMANDS: tuple[str, ...] = ("doctor", "corpus")
+
+_PROG = "bertpipe"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog=_PROG,
+        description=(
+            "TFX components and Kubeflow/Vertex pipelines for BERT masked-LM pretraining: "
+            "corpus -> vocabulary -> examples -> trainer -> evaluator -> pusher."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"{_PROG} {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"pipelines.commands.{name}")
+        sub = subparsers.add_parser(
+            module.NAME, help=module.HELP, description=module.__doc__.strip()
+        )
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run, _needs_stack=getattr(module, "NEEDS_STACK", True))
+    return parser
+
+
+def _quiet_library_noise() -> None:
+    """Hides start-up chatter that buries what bertpipe prints (set the variables to see it)."""
+    # TF 2.16 logs harmless cuFFT/cuDNN "factory already registered" errors at import.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # google-api-core warns on every Python 3.10 import; 3.10 is what tfx 1.16 requires.
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the command line; returns the process exit status."""
+    _quiet_library_noise()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    if args._needs_stack and sys.version_info[:2] != (3, 10):
+        print(
+            f"{_PROG}: error: Python {sys.version.split()[0]} cannot run this command; "
+            "bertpipe needs Python 3.10 (tfx 1.16 requires <3.11). Use the .venv that "
+            "`make setup` builds, and run `bertpipe doctor` there.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except BertpipeError as e:
+        print(f"{_PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{_PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""`bertpipe` subcommands, one module each (see `pipelines/cli.py`)."""
