@@ -1,0 +1,1 @@
+"""Orchestrator back-ends: local (Beam/Local DAG runners), Kubeflow and Vertex."""
