@@ -416,3 +416,18 @@ def test_namespace_enforces_baseline_and_warns_on_restricted():
 @pytest.mark.parametrize("kustomization", LOCAL_KUSTOMIZATIONS)
 def test_no_secret_objects_are_rendered(kustomization):
     assert not find(build(kustomization), "Secret")
+
+
+def test_readme_commands_name_real_kustomizations_and_objects():
+    readme = (REPO_ROOT / "kubernetes" / "README.md").read_text()
+    applied = re.findall(r"kubectl apply -k (\S+)", readme)
+    assert applied, "the README shows how to apply"
+    rendered = {}
+    for path in applied:
+        kustomization = path.removeprefix("kubernetes/")
+        assert (REPO_ROOT / path / "kustomization.yaml").is_file(), path
+        if not kustomization.startswith("kfp/"):
+            for obj in build(kustomization):
+                rendered[(obj["kind"].lower(), obj["metadata"]["name"])] = obj
+    for kind, name in re.findall(r"\b(containernodepool|job)/([\w.-]+)", readme):
+        assert (kind, name) in rendered, f"README names {kind}/{name}, which is not applied"
