@@ -26,6 +26,12 @@ LOCAL_KUSTOMIZATIONS = sorted(
 )
 OVERLAYS = sorted(p.name for p in (KUBERNETES_DIR / "overlays").iterdir() if p.is_dir())
 KUBECTL = shutil.which("kubectl")
+# API groups of the Config Connector kinds used (no schema bundled in kubernetes-validate).
+CONFIG_CONNECTOR_GROUPS = (
+    "container.cnrm.cloud.google.com/v1beta1",
+    "iam.cnrm.cloud.google.com/v1beta1",
+    "storage.cnrm.cloud.google.com/v1beta1",
+)
 
 needs_kubectl = pytest.mark.skipif(
     KUBECTL is None,
