@@ -53,8 +53,12 @@ LABEL org.opencontainers.image.title="bertpipe" \
       org.opencontainers.image.licenses="Apache-2.0" \
       dev.bertpipe.tf-variant="${TF_VARIANT}"
 # A fixed numeric UID so Kubernetes `runAsNonRoot` can verify it without a passwd lookup.
+# The KFP v2 launcher (run as this user inside each step) stages artifacts under /gcs,
+# /minio and /s3 (kubeflow/pipelines#5673). KFP >= 2.3.0 mounts scratch volumes there;
+# owning the directories keeps the image usable where nothing is mounted.
 RUN groupadd --gid 1000 bertpipe \
-    && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/bertpipe bertpipe
+    && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/bertpipe bertpipe \
+    && install -d -o 1000 -g 1000 -m 0755 /gcs /minio /s3
 COPY --from=builder /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

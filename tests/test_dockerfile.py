@@ -128,6 +128,8 @@ def test_final_user_is_a_numeric_non_root_uid_created_in_the_image(instructions)
     assert uid.isdigit() and int(uid) > 0 and gid.isdigit() and int(gid) > 0
     created = " ".join(a for k, a in final if k == "RUN")
     assert f"--uid {uid}" in created and f"--gid {gid}" in created
+    # Where the KFP v2 launcher, running as this user, stages artifacts.
+    assert f"install -d -o {uid} -g {gid} -m 0755 /gcs /minio /s3" in created
 
 
 def test_image_installs_with_the_same_pinned_command_as_make(instructions):

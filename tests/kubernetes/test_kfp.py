@@ -52,13 +52,14 @@ def remote_refs():
     return refs
 
 
-def test_kfp_bases_are_pinned_to_one_release_tag_with_toleration_support():
+def test_kfp_bases_are_pinned_to_one_release_tag_that_runs_bertpipe_steps():
     refs = remote_refs()
     assert len(set(refs.values())) == 1, f"both parts must use the same release: {refs}"
     ref = refs["install"]
     assert re.fullmatch(r"\d+\.\d+\.\d+", ref), f"ref {ref!r} is not a release tag (x.y.z)"
-    # The KFP v2 driver applies platform-config tolerations from backend 2.1.0 on.
-    assert tuple(int(p) for p in ref.split(".")) >= (2, 1, 0)
+    # 2.1.0: the driver applies platform-config tolerations; 2.3.0: step pods get writable
+    # scratch volumes at /gcs, /minio, /s3, which the launcher needs in a non-root image.
+    assert tuple(int(p) for p in ref.split(".")) >= (2, 3, 0)
 
 
 def test_only_kfp_kustomizations_fetch_remote_bases():
