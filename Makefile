@@ -3,8 +3,12 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# `make image` tags $(IMAGE):$(VERSION); `make image-tpu` tags $(IMAGE):$(VERSION)-tpu.
+IMAGE ?= bertpipe
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' pipelines/__init__.py)
+DOCKER ?= docker
 
-.PHONY: setup run test lint bench image clean
+.PHONY: setup run test lint bench image image-tpu clean
 
 setup:
 	@PYTHON310="$(PYTHON310)" VENV="$(VENV)" scripts/setup_venv.sh
@@ -19,6 +23,14 @@ lint: setup
 
 test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The image every Kubeflow/Vertex step runs in (needs a Docker engine; see README).
+# TPU VMs are x86-64, so the image is built for linux/amd64 on any host.
+image:
+	$(DOCKER) build --platform linux/amd64 --build-arg TF_VARIANT=cpu -t $(IMAGE):$(VERSION) .
+
+image-tpu:
+	$(DOCKER) build --platform linux/amd64 --build-arg TF_VARIANT=tpu -t $(IMAGE):$(VERSION)-tpu .
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -55,7 +55,6 @@ fi
 
 echo "bertpipe: installing the pinned stack into $VENV (first time: ~3 GB, 2-3 minutes)"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet -c constraints.txt -e '.[dev]'
-"$VENV/bin/python" -m pip check
+scripts/install_pinned.sh "$VENV/bin/python" -e '.[dev]'
 inputs_hash >"$STAMP"
 echo "bertpipe: environment ready ($VENV)"

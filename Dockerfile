@@ -1,0 +1,68 @@
+# syntax=docker/dockerfile:1
+# The image every bertpipe Kubeflow / Vertex step runs in.
+#
+#   make image       CPU TensorFlow (data steps, evaluator, pusher, CPU/GPU-less nodes)
+#   make image-tpu   + TensorFlow built for Cloud TPU VMs and libtpu (the Trainer on TPUs)
+#
+# No ENTRYPOINT: the compiled PipelineSpec sets the command of each step itself, e.g.
+#   python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor ...
+# and the KFP launcher / Vertex run exactly that, so `python` must be the venv's python.
+# `bertpipe` is on PATH as well (the default command prints its help).
+
+# Pinned to an exact Python patch release and Debian release (glibc 2.36, which tfx 1.16's
+# ml-metadata wheels need). To pin by digest: --build-arg PYTHON_IMAGE=python:...@sha256:...
+ARG PYTHON_IMAGE=python:3.10.19-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS builder
+# cpu or tpu (see requirements-tpu.txt).
+ARG TF_VARIANT=cpu
+# Where Google publishes the libtpu build that tensorflow-tpu 2.16 requires (not on PyPI).
+ARG LIBTPU_INDEX=https://storage.googleapis.com/libtpu-tf-releases/index.html
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+# A compiler for the one pinned package without a wheel (crcmod's C extension, which
+# Beam's GCS IO uses); it stays in this stage.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+COPY constraints.txt requirements-tpu.txt setup.py README.md ./
+COPY scripts/install_pinned.sh scripts/check_image.py scripts/
+COPY components components
+COPY pipelines pipelines
+# The same install command `make` runs (scripts/setup_venv.sh), minus dev tools.
+RUN scripts/install_pinned.sh /opt/venv/bin/python --no-cache-dir .
+# TPU variant: overwrite TensorFlow's files with the TPU build of the same version.
+RUN if [ "$TF_VARIANT" = tpu ]; then \
+        python -m pip install --no-cache-dir --no-deps -r requirements-tpu.txt \
+            --find-links "$LIBTPU_INDEX" \
+        && python -m pip check; \
+    elif [ "$TF_VARIANT" != cpu ]; then \
+        echo "TF_VARIANT must be cpu or tpu, got '$TF_VARIANT'" >&2; exit 2; \
+    fi
+# Fail the build, not the first pipeline step, if the image cannot run a step.
+RUN python scripts/check_image.py --variant "$TF_VARIANT"
+
+FROM ${PYTHON_IMAGE}
+ARG TF_VARIANT=cpu
+LABEL org.opencontainers.image.title="bertpipe" \
+      org.opencontainers.image.description="TFX components and Kubeflow/Vertex pipelines for BERT masked-LM pretraining" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      dev.bertpipe.tf-variant="${TF_VARIANT}"
+# A fixed numeric UID so Kubernetes `runAsNonRoot` can verify it without a passwd lookup.
+# The KFP v2 launcher (run as this user inside each step) stages artifacts under /gcs,
+# /minio and /s3 (kubeflow/pipelines#5673). KFP >= 2.3.0 mounts scratch volumes there;
+# owning the directories keeps the image usable where nothing is mounted.
+RUN groupadd --gid 1000 bertpipe \
+    && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/bertpipe bertpipe \
+    && install -d -o 1000 -g 1000 -m 0755 /gcs /minio /s3
+COPY --from=builder /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    HOME=/home/bertpipe
+WORKDIR /home/bertpipe
+USER 1000:1000
+CMD ["bertpipe", "--help"]

@@ -1,0 +1,253 @@
+"""Offline checks of the Dockerfile, .dockerignore and `make image` (no Docker engine here).
+
+The image cannot be built on these machines, so these tests check what can be checked
+without building: a pinned base, a non-root user, the same pinned install `make` runs, a
+command the compiled pipeline can replace, hadolint-style hygiene, and a build context
+that holds exactly what the COPY lines need.
+"""
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+DOCKERFILE = REPO_ROOT / "Dockerfile"
+
+
+def parse_dockerfile(text):
+    """(instruction, argument) pairs, with continuation lines joined and comments dropped."""
+    instructions, pending = [], ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if pending and line.startswith("#"):
+            continue  # A comment inside a continued instruction.
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        full = (pending + line).strip()
+        pending = ""
+        keyword, _, argument = full.partition(" ")
+        instructions.append((keyword.upper(), argument.strip()))
+    assert not pending, "Dockerfile ends inside a continued line"
+    return instructions
+
+
+def stages(instructions):
+    """Instructions grouped by FROM: a list of (from_argument, [(keyword, argument)])."""
+    out = []
+    for keyword, argument in instructions:
+        if keyword == "FROM":
+            out.append((argument, []))
+        elif out:
+            out[-1][1].append((keyword, argument))
+    return out
+
+
+def global_args(instructions):
+    args = {}
+    for keyword, argument in instructions:
+        if keyword == "FROM":
+            break
+        if keyword == "ARG":
+            name, _, default = argument.partition("=")
+            args[name] = default
+    return args
+
+
+def dockerignore_includes(patterns, path):
+    """Docker's rule: the last pattern matching the path or a parent directory wins."""
+    included = True
+    parts = path.split("/")
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    for pattern in patterns:
+        negate = pattern.startswith("!")
+        regex = _glob_regex(pattern.lstrip("!").rstrip("/"))
+        if any(regex.fullmatch(candidate) for candidate in candidates):
+            included = negate
+    return included
+
+
+def _glob_regex(pattern):
+    out, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out)
+
+
+@pytest.fixture(scope="module")
+def instructions():
+    return parse_dockerfile(DOCKERFILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def ignore_patterns():
+    lines = (REPO_ROOT / ".dockerignore").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_base_image_is_pinned_to_an_exact_release(instructions):
+    args = global_args(instructions)
+    names = {s.split(" AS ")[0].strip() for s, _ in stages(instructions)}
+    assert names == {"${PYTHON_IMAGE}"}, "every stage must start from the one pinned base"
+    base = args["PYTHON_IMAGE"]
+    pinned = re.fullmatch(r"python:3\.10\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?", base)
+    assert pinned, f"base image {base!r} is not an exact python 3.10.x bookworm tag/digest"
+
+
+def test_build_is_multi_stage_and_ships_only_the_venv(instructions):
+    all_stages = stages(instructions)
+    assert len(all_stages) == 2
+    assert all_stages[0][0].endswith(" AS builder")
+    final = all_stages[-1][1]
+    copies = [a for k, a in final if k == "COPY"]
+    assert copies == ["--from=builder /opt/venv /opt/venv"]
+    assert not [a for k, a in final if k == "RUN" and "apt-get" in a], "no compilers at runtime"
+
+
+def test_final_user_is_a_numeric_non_root_uid_created_in_the_image(instructions):
+    final = stages(instructions)[-1][1]
+    users = [a for k, a in final if k == "USER"]
+    assert users, "the runtime stage must set USER"
+    uid, _, gid = users[-1].partition(":")
+    assert uid.isdigit() and int(uid) > 0 and gid.isdigit() and int(gid) > 0
+    created = " ".join(a for k, a in final if k == "RUN")
+    assert f"--uid {uid}" in created and f"--gid {gid}" in created
+    # Where the KFP v2 launcher, running as this user, stages artifacts.
+    assert f"install -d -o {uid} -g {gid} -m 0755 /gcs /minio /s3" in created
+
+
+def test_image_installs_with_the_same_pinned_command_as_make(instructions):
+    runs = [a for k, a in instructions if k == "RUN"]
+    install = [r for r in runs if "scripts/install_pinned.sh" in r]
+    assert install == ["scripts/install_pinned.sh /opt/venv/bin/python --no-cache-dir ."]
+    setup = (REPO_ROOT / "scripts" / "setup_venv.sh").read_text()
+    assert "scripts/install_pinned.sh \"$VENV/bin/python\" -e '.[dev]'" in setup
+    assert "pip install" not in setup.replace("pip install --quiet --upgrade pip", "")
+    script = (REPO_ROOT / "scripts" / "install_pinned.sh").read_text()
+    assert '"$python" -m pip install --quiet -c constraints.txt "$@"' in script
+    assert '"$python" -m pip check' in script
+
+
+def test_build_checks_the_image_can_run_a_step(instructions):
+    runs = [a for k, a in stages(instructions)[0][1] if k == "RUN"]
+    assert runs[-1] == 'python scripts/check_image.py --variant "$TF_VARIANT"'
+
+
+def test_compiled_step_command_is_not_swallowed_by_an_entrypoint(instructions):
+    assert not [a for k, a in instructions if k == "ENTRYPOINT"]
+    final = stages(instructions)[-1][1]
+    env = " ".join(a for k, a in final if k == "ENV")
+    assert "PATH=/opt/venv/bin:$PATH" in env, "`python` in the step command must be the venv's"
+    cmd = [a for k, a in final if k == "CMD"]
+    assert json.loads(cmd[-1]) == ["bertpipe", "--help"], "exec-form CMD with bertpipe"
+
+
+def test_tpu_variant_installs_the_tpu_build_of_the_pinned_tensorflow(instructions):
+    args = {a.partition("=")[0]: a.partition("=")[2] for k, a in instructions if k == "ARG"}
+    assert args["TF_VARIANT"] == "cpu"
+    assert args["LIBTPU_INDEX"].startswith("https://storage.googleapis.com/")
+    tpu_run = next(a for k, a in instructions if k == "RUN" and "requirements-tpu.txt" in a)
+    assert "--no-deps -r requirements-tpu.txt" in tpu_run
+    assert '--find-links "$LIBTPU_INDEX"' in tpu_run and "pip check" in tpu_run
+    pins = _pins(REPO_ROOT / "requirements-tpu.txt")
+    assert set(pins) == {"tensorflow-tpu", "libtpu"}
+    assert pins["tensorflow-tpu"] == _pins(REPO_ROOT / "constraints.txt")["tensorflow"]
+
+
+def _pins(path):
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if "==" in line:
+            name, version = line.split("==")
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def test_hadolint_style_rules_hold(instructions):
+    assert not [a for k, a in instructions if k == "ADD"], "use COPY, not ADD (DL3020)"
+    assert not [a for k, a in instructions if k == "MAINTAINER"], "deprecated (DL4000)"
+    runs = [a for k, a in instructions if k == "RUN"]
+    for run in runs:
+        assert "sudo " not in run, "no sudo (DL3004)"
+        assert not re.search(r"(^|&&|;)\s*cd ", run), "use WORKDIR, not cd (DL3003)"
+        if "apt-get install" in run:
+            assert "--no-install-recommends" in run, "DL3015"
+            assert " -y " in run, "DL3014"
+            assert "rm -rf /var/lib/apt/lists/*" in run, "DL3009: clean apt lists"
+            assert "apt-get update" in run, "update in the same layer (DL3009)"
+        if "pip install" in run:
+            assert "--no-cache-dir" in run, "DL3042"
+        if "|" in run.replace("||", ""):
+            shells = [json.loads(a) for k, a in instructions if k == "SHELL"]
+            assert shells and "pipefail" in shells[0], "DL4006: set -o pipefail"
+    for keyword, argument in instructions:
+        if keyword == "WORKDIR":
+            assert argument.startswith("/"), "absolute WORKDIR (DL3000)"
+        if keyword == "FROM":
+            assert ":latest" not in argument, "DL3007"
+
+
+def test_copy_sources_exist_and_are_in_the_build_context(instructions, ignore_patterns):
+    for keyword, argument in instructions:
+        if keyword != "COPY" or argument.startswith("--from="):
+            continue
+        sources = shlex.split(argument)[:-1]
+        for source in sources:
+            path = REPO_ROOT / source
+            assert path.exists(), f"COPY source {source} is missing"
+            files = [path] if path.is_file() else list(path.rglob("*.py"))
+            for file in files:
+                relative = file.relative_to(REPO_ROOT).as_posix()
+                assert dockerignore_includes(ignore_patterns, relative), relative
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".venv/bin/python",
+        ".git/HEAD",
+        ".cache/bertpipe/corpora/brown.txt",
+        "runs/local/metadata.sqlite",
+        "tests/test_dockerfile.py",
+        "kubernetes/base/kustomization.yaml",
+        "scripts/setup_venv.sh",
+        "components/__pycache__/features.cpython-310.pyc",
+        "key.json",
+    ],
+)
+def test_dockerignore_keeps_everything_else_out(ignore_patterns, path):
+    assert not dockerignore_includes(ignore_patterns, path)
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+@pytest.mark.parametrize(
+    "target,variant,tag",
+    [("image", "cpu", "bertpipe:{v}"), ("image-tpu", "tpu", "bertpipe:{v}-tpu")],
+)
+def test_make_image_targets_build_the_variant(target, variant, tag):
+    from pipelines import __version__
+
+    result = subprocess.run(
+        ["make", "-n", target], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == (
+        f"docker build --platform linux/amd64 --build-arg TF_VARIANT={variant} "
+        f"-t {tag.format(v=__version__)} ."
+    )
