@@ -12,11 +12,10 @@ model's input names:
 
 A record of the wrong length fails with a message naming the feature, the expected and
 found lengths and the setting to change. `tf.io.parse_example` with fixed-length features
-only says "Number of int64 values != expected", so the loader parses each feature as
-ragged and checks its row lengths (the dense values are a reshape of the ragged ones).
-Measured on 2 CPU cores at 128/20: decoding a batch of 256 takes 1.1 ms instead of
-0.85 ms, and the whole training input pipeline is unchanged (~84k examples/s either way:
-decoding runs in parallel and is not its bottleneck).
+names none of that usefully ("Number of int64 values != expected"), so the loader parses
+each feature as ragged and checks its row lengths (the dense values are a reshape of the
+ragged ones). The check costs decode time, not pipeline throughput that training can use:
+`benchmarks/input_decoding.py` (README) measures both against the plain fixed-length parse.
 """
 
 from __future__ import annotations
