@@ -82,6 +82,26 @@ class InputReader:
         self._params = params
         self._decoder_fn = decoder_fn
         self._parser_fn = parser_fn
+        self._files: list[str] | None = None
+
+    @property
+    def files(self) -> list[str]:
+        """The matched input files (globbed once; raises BertpipeError if none match)."""
+        if self._files is None:
+            self._files = match_files(self._params.input_path)
+        return self._files
+
+    def first_record(self) -> tuple[str, bytes] | None:
+        """(first file, its first serialized record), for a cheap check before reading.
+
+        Returns None for an empty first file. Host-side and eager: call it outside
+        `tf.function`.
+        """
+        files = self.files
+        compression = compression_type(files, self._params.compression)
+        for record in tf.data.TFRecordDataset(files[0], compression_type=compression).take(1):
+            return files[0], record.numpy()
+        return None
 
     def read(self, input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
         """The dataset of the input pipeline described by `input_context` (None = the only).
@@ -91,7 +111,7 @@ class InputReader:
             cannot split evenly.
         """
         params = self._params
-        files = match_files(params.input_path)
+        files = self.files
         batch_size = self._per_replica_batch_size(input_context)
         pipelines = input_context.num_input_pipelines if input_context else 1
         pipeline_id = input_context.input_pipeline_id if input_context else 0

@@ -10,12 +10,17 @@ model's input names:
   masked_lm_positions, masked_lm_ids, masked_lm_weights keep their names;
   next_sentence_labels [batch, 1] -> [batch] (only with use_next_sentence_label).
 
-A record of the wrong length fails with a message naming the feature, the expected and
-found lengths and the setting to change. `tf.io.parse_example` with fixed-length features
-names none of that usefully ("Number of int64 values != expected"), so the loader parses
-each feature as ragged and checks its row lengths (the dense values are a reshape of the
-ragged ones). The check costs decode time, not pipeline throughput that training can use:
-`benchmarks/input_decoding.py` (README) measures both against the plain fixed-length parse.
+Records of the wrong length (examples written with another seq_length or
+max_predictions_per_seq) fail with a message naming the feature, the expected and found
+lengths and the setting to change, in two places, so that the hot path stays the plain
+fixed-length `tf.io.parse_example` (checking every record in the graph cost 1.1-1.7x the
+decoding time and 0.6-0.9x the pipeline throughput here: `benchmarks/input_decoding.py`):
+  * `load()` checks the first record of the first file on the host before returning the
+    dataset: a mismatched config fails at once, as a `BertpipeError` naming the file;
+  * a wrong record further on fails inside the input pipeline with TensorFlow's own
+    error ("Key: input_ids ... Values size: 16 but output shape: [128]");
+    `reraise_record_errors()` around the loop that iterates the dataset turns that into a
+    `BertpipeError` with the same wording as the first check.
 """
 
 from __future__ import annotations
@@ -31,16 +36,20 @@ from components.trainer import input_reader
 from components.trainer.configs import DataConfig
 from components.trainer.models import bert
 
-# Every length error starts with this; `reraise_record_errors` finds it in a TF error.
-_ERROR_PREFIX = "masked-LM record feature"
-_ERROR_PATTERN = re.compile(re.escape(_ERROR_PREFIX) + r"[^\]]*")
-
 _MODEL_NAMES = {
     features.INPUT_IDS: bert.INPUT_WORD_IDS,
     features.INPUT_MASK: bert.INPUT_MASK,
     features.SEGMENT_IDS: bert.INPUT_TYPE_IDS,
     features.POSITION_IDS: bert.POSITION_IDS,
 }
+_FEATURES = {f.name: f for f in (*features.FEATURES, features.POSITION_IDS_FEATURE)}
+
+# TensorFlow 2.16's parse_example errors (pinned by test_pretrain_dataloader.py).
+_TF_LENGTH_ERROR = re.compile(
+    r"Key: (\w+), Index: \d+\.\s+Number of \w+ values != expected\.\s+"
+    r"Values size: (\d+) but output shape: \[(\d+)\]"
+)
+_TF_MISSING_ERROR = re.compile(r"Feature: (\w+) \(data type: \w+\) is required but could not")
 
 
 class BertPretrainDataLoader:
@@ -53,48 +62,19 @@ class BertPretrainDataLoader:
 
     def __init__(self, params: DataConfig):
         self._params = params
-        schema = params.schema
-        spec = schema.parse_spec()
+        self._spec = params.schema.parse_spec()
         if not params.use_next_sentence_label:
-            del spec[features.NEXT_SENTENCE_LABELS]
-        found = {f.name: f for f in features.FEATURES}
+            del self._spec[features.NEXT_SENTENCE_LABELS]
         if params.use_position_id:
-            spec[features.POSITION_IDS] = tf.io.FixedLenFeature(
-                [schema.length(features.POSITION_IDS_FEATURE)], tf.int64
-            )
-            found[features.POSITION_IDS] = features.POSITION_IDS_FEATURE
-        # name -> (dtype, expected length, advice when the length is wrong)
-        self._features = {
-            name: (s.dtype, int(s.shape[0]), _advice(found[name], int(s.shape[0])))
-            for name, s in spec.items()
-        }
+            self._spec[features.POSITION_IDS] = tf.io.FixedLenFeature([params.seq_length], tf.int64)
 
     def decode(self, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
-        """Serialized records [batch] -> schema features, dense [batch, length], int32/float32.
-
-        Fails (InvalidArgumentError carrying the message) on a record of the wrong length.
-        """
-        ragged_spec = {
-            name: tf.io.RaggedFeature(dtype, row_splits_dtype=tf.int32)
-            for name, (dtype, _, _) in self._features.items()
+        """Serialized records [batch] -> schema features [batch, length], int32/float32."""
+        parsed = tf.io.parse_example(serialized, self._spec)
+        return {
+            name: tf.cast(value, tf.int32) if value.dtype == tf.int64 else value
+            for name, value in parsed.items()
         }
-        parsed = tf.io.parse_example(serialized, ragged_spec)
-        lengths = {name: parsed[name].row_lengths() for name in parsed}
-        ok = tf.reduce_all(
-            [
-                tf.reduce_all(tf.equal(lengths[n], want))
-                for n, (_, want, _) in self._features.items()
-            ]
-        )
-        checked = tf.cond(ok, lambda: tf.constant(True), lambda: self._fail(lengths))
-        decoded = {}
-        with tf.control_dependencies([checked]):
-            for name, (_, want, _) in self._features.items():
-                values = tf.reshape(parsed[name].flat_values, [-1, want])
-                # Keep a static batch size (drop_remainder): TPUs need static shapes.
-                values.set_shape(serialized.shape[:1].concatenate([want]))
-                decoded[name] = tf.cast(values, tf.int32) if values.dtype == tf.int64 else values
-        return decoded
 
     def parse(self, decoded: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         """Decoded schema features -> model inputs and labels (see the module docstring)."""
@@ -105,51 +85,77 @@ class BertPretrainDataLoader:
             )
         return inputs
 
+    def check_record(self, serialized: bytes, source: str = "a record") -> None:
+        """Raises BertpipeError unless `serialized` has every feature at its length."""
+        feature_map = tf.train.Example.FromString(serialized).features.feature
+        for name, spec in self._spec.items():
+            if name not in feature_map:
+                raise BertpipeError(f"{_missing_message(name)} (in {source})")
+            feature = feature_map[name]
+            values = feature.float_list if spec.dtype == tf.float32 else feature.int64_list
+            want = int(spec.shape[0])
+            if len(values.value) != want:
+                raise BertpipeError(
+                    f"{_length_message(name, len(values.value), want)} (in {source})"
+                )
+
     def load(self, input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
-        """The batched dataset of model inputs for one input pipeline."""
+        """The batched dataset of model inputs for one input pipeline.
+
+        Raises:
+          BertpipeError: no file matches, or the first record has the wrong lengths.
+        """
         reader = input_reader.InputReader(self._params, self.decode, self.parse)
+        if tf.executing_eagerly():  # The host builds input pipelines eagerly.
+            first = reader.first_record()
+            if first is not None:
+                self.check_record(first[1], source=f"the first record of {first[0]}")
         return reader.read(input_context)
 
-    def _fail(self, lengths: dict[str, tf.Tensor]) -> tf.Tensor:
-        messages = []
-        for name, (_, want, advice) in self._features.items():
-            bad = tf.not_equal(lengths[name], want)
-            found = tf.reduce_max(tf.where(bad, lengths[name], -1))
-            text = tf.strings.format(
-                f"{_ERROR_PREFIX} {name} has length {{}}, expected {want}{advice}", found
-            )
-            messages.append(tf.where(tf.reduce_any(bad), text, ""))
-        messages = tf.stack(messages)
-        # The first bad feature is enough: the others almost always share its cause.
-        message = tf.boolean_mask(messages, tf.strings.length(messages) > 0)[0]
-        with tf.control_dependencies([tf.debugging.Assert(False, [message])]):
-            return tf.constant(False)
 
-
-def _advice(feature: features.Feature, want: int) -> str:
-    """How to fix a wrong length of `feature` (the schema says which setting sets it)."""
-    if feature.name == features.POSITION_IDS:
+def _advice(name: str, want: int | None) -> str:
+    """How to fix a wrong or missing `name` (the schema says which setting sets it)."""
+    if name == features.POSITION_IDS:
         return (
-            ": records without position_ids need use_position_id=false (bertpipe's example "
+            "records without position_ids need use_position_id=false (bertpipe's example "
             "generator does not write them)."
         )
-    # The schema's length rule for a feature is the name of the setting that sets it.
-    if feature.length in ("seq_length", "max_predictions_per_seq"):
-        flag = feature.length
+    if name == features.NEXT_SENTENCE_LABELS:
         return (
-            f" ({flag}={want}): the examples were written with another {flag}; set {flag} in "
-            f"the data config to the value they were generated with (example_gen_config.json "
-            f"beside them), or regenerate them with {flag}={want}."
+            "these are not masked-LM pretraining records, or were written without "
+            "next-sentence labels (then set use_next_sentence_label=false)."
         )
+    flag = _FEATURES[name].length if name in _FEATURES else "seq_length"
+    regenerate = f"regenerate them with {flag}={want}" if want else "regenerate them"
     return (
-        ": these are not masked-LM pretraining records (records without "
-        "next_sentence_labels need use_next_sentence_label=false)."
+        f"the examples were written with another {flag}; set {flag} in the data config to "
+        f"the value they were generated with (example_gen_config.json beside them), or "
+        f"{regenerate}."
+    )
+
+
+def _length_message(name: str, found: int, want: int) -> str:
+    flag = _FEATURES[name].length if name in _FEATURES else ""
+    setting = f" ({flag}={want})" if flag in ("seq_length", "max_predictions_per_seq") else ""
+    return (
+        f"masked-LM record feature {name} has length {found}, expected {want}{setting}: "
+        f"{_advice(name, want)}"
+    )
+
+
+def _missing_message(name: str) -> str:
+    if name in (features.POSITION_IDS, features.NEXT_SENTENCE_LABELS):
+        return f"masked-LM record feature {name} is missing: {_advice(name, None)}"
+    return (
+        f"masked-LM record feature {name} is missing: these are not masked-LM pretraining "
+        f"records (expected the features {list(features.FEATURE_NAMES)})."
     )
 
 
 @contextlib.contextmanager
 def reraise_record_errors():
-    """Turns a wrong-length record error from the input pipeline into a `BertpipeError`.
+    """Turns a wrong-length or missing-feature error of the input pipeline into a
+    `BertpipeError` naming the feature, the lengths and the setting to change.
 
     Wrap the code that iterates the dataset (a training loop, an evaluation). Other errors
     pass through unchanged.
@@ -157,7 +163,11 @@ def reraise_record_errors():
     try:
         yield
     except tf.errors.InvalidArgumentError as e:
-        match = _ERROR_PATTERN.search(e.message)
-        if match is None:
-            raise
-        raise BertpipeError(match.group(0).strip()) from None
+        length = _TF_LENGTH_ERROR.search(e.message)
+        missing = _TF_MISSING_ERROR.search(e.message)
+        if length:
+            name, found, want = length.group(1), int(length.group(2)), int(length.group(3))
+            raise BertpipeError(_length_message(name, found, want)) from None
+        if missing:
+            raise BertpipeError(_missing_message(missing.group(1))) from None
+        raise

@@ -137,3 +137,13 @@ def test_explicit_compression_reads_matching_files(tmp_path, compression, gzip):
     pattern = _write_files(str(tmp_path), 2, gzip=gzip)
     ids = _read_ids(InputReader(_config(pattern, compression=compression), _decode_ids).read())
     assert sorted(ids) == list(range(COUNT))
+
+
+def test_first_record_is_the_first_record_of_the_first_file(tmp_path):
+    pattern = _write_files(str(tmp_path), 3, gzip=True)
+    reader = InputReader(_config(pattern), _decode_ids)
+    path, record = reader.first_record()
+    assert path == str(tmp_path / "part-0.tfrecord.gz")
+    assert int(_decode_ids(tf.constant([record]))["id"][0]) == 0
+    empty = records.write_records(str(tmp_path / "empty.tfrecord"), [])
+    assert InputReader(_config(empty), _decode_ids).first_record() is None

@@ -68,35 +68,59 @@ def test_batches_have_static_model_input_shapes(tmp_path):
     assert spec[features.NEXT_SENTENCE_LABELS].shape == (2,)
 
 
-@pytest.mark.parametrize(
-    "written,read,message",
-    [
-        (
-            (16, 4),
-            {"seq_length": 24},
-            r"masked-LM record feature input_ids has length 16, expected 24 "
-            r"\(seq_length=24\): the examples were written with another seq_length; set "
-            r"seq_length in the data config",
-        ),
-        (
-            (24, 3),
-            {"max_predictions_per_seq": 4},
-            r"feature masked_lm_positions has length 3, expected 4 "
-            r"\(max_predictions_per_seq=4\).*set max_predictions_per_seq",
-        ),
-    ],
-    ids=["seq_length", "max_predictions_per_seq"],
-)
-def test_wrong_length_record_names_feature_lengths_and_setting(tmp_path, written, read, message):
+def _mixed_file(tmp_path, bad: bytes, bad_first: bool) -> str:
     good = [SCHEMA.serialize(r) for r in records.make_records(SCHEMA, 7)]
+    serialized = [bad, *good] if bad_first else [*good, bad, *good]
+    return records.write_records(str(tmp_path / "mixed.tfrecord"), serialized)
+
+
+WRONG_LENGTHS = [
+    (
+        (16, 4),
+        {"seq_length": 24},
+        r"masked-LM record feature (input_ids|input_mask|segment_ids) has length 16, expected "
+        r"24 \(seq_length=24\): the examples were written with another seq_length; set "
+        r"seq_length in the data config to the value they were generated with",
+    ),
+    (
+        (24, 3),
+        {"max_predictions_per_seq": 4},
+        r"feature masked_lm_(positions|ids|weights) has length 3, expected 4 "
+        r"\(max_predictions_per_seq=4\).*set max_predictions_per_seq",
+    ),
+]
+
+
+@pytest.mark.parametrize("written,read,message", WRONG_LENGTHS, ids=["seq", "predictions"])
+def test_wrong_length_first_record_fails_at_load_naming_file(tmp_path, written, read, message):
     other = features.MaskedLMSchema(*written)
-    bad = other.serialize(records.make_records(other, 1)[0])
-    path = records.write_records(str(tmp_path / "mixed.tfrecord"), good + [bad] + good)
+    path = _mixed_file(tmp_path, other.serialize(records.make_records(other, 1)[0]), True)
+    with pytest.raises(BertpipeError, match=message + r".*\(in the first record of .*mixed"):
+        BertPretrainDataLoader(_config(path, **read)).load()
+
+
+@pytest.mark.parametrize("written,read,message", WRONG_LENGTHS, ids=["seq", "predictions"])
+def test_wrong_length_later_record_fails_with_the_same_message(tmp_path, written, read, message):
+    other = features.MaskedLMSchema(*written)
+    path = _mixed_file(tmp_path, other.serialize(records.make_records(other, 1)[0]), False)
     dataset = BertPretrainDataLoader(_config(path, **read)).load()
-    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+    # TensorFlow's own error names the feature and both lengths ...
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Values size: \d+ but output"):
         list(dataset)
+    # ... and reraise_record_errors words it like the up-front check.
     with pytest.raises(BertpipeError, match=message), reraise_record_errors():
         list(dataset)
+
+
+def test_missing_feature_in_a_later_record_is_named(tmp_path):
+    values = records.make_records(SCHEMA, 1)[0]
+    del values[features.NEXT_SENTENCE_LABELS]
+    path = _mixed_file(tmp_path, records.example_with(values), False)
+    with (
+        pytest.raises(BertpipeError, match=r"feature next_sentence_labels is missing: .*"),
+        reraise_record_errors(),
+    ):
+        list(BertPretrainDataLoader(_config(path)).load())
 
 
 def test_reraise_record_errors_passes_other_errors_through():
@@ -117,10 +141,7 @@ def test_records_without_next_sentence_labels_read_when_disabled(tmp_path):
     got = _read_all(_config(path, use_next_sentence_label=False))
     assert features.NEXT_SENTENCE_LABELS not in got
     np.testing.assert_array_equal(got[bert.INPUT_WORD_IDS], [r["input_ids"] for r in values])
-    with (
-        pytest.raises(BertpipeError, match=r"next_sentence_labels has length 0, expected 1"),
-        reraise_record_errors(),
-    ):
+    with pytest.raises(BertpipeError, match=r"next_sentence_labels is missing.*=false"):
         _read_all(_config(path))
 
 
@@ -136,8 +157,5 @@ def test_position_ids_are_read_only_when_asked(tmp_path):
     plain = records.write_records(
         str(tmp_path / "plain.tfrecord"), [SCHEMA.serialize(r) for r in values]
     )
-    with (
-        pytest.raises(BertpipeError, match=r"position_ids has length 0.*use_position_id=false"),
-        reraise_record_errors(),
-    ):
+    with pytest.raises(BertpipeError, match=r"position_ids is missing.*use_position_id=false"):
         _read_all(_config(plain, use_position_id=True))
