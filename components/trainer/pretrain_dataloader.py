@@ -125,17 +125,16 @@ def _advice(name: str, want: int | None) -> str:
             "these are not masked-LM pretraining records, or were written without "
             "next-sentence labels (then set use_next_sentence_label=false)."
         )
-    flag = _FEATURES[name].length if name in _FEATURES else "seq_length"
-    regenerate = f"regenerate them with {flag}={want}" if want else "regenerate them"
+    flag = _FEATURES[name].length
     return (
         f"the examples were written with another {flag}; set {flag} in the data config to "
         f"the value they were generated with (example_gen_config.json beside them), or "
-        f"{regenerate}."
+        f"regenerate them with {flag}={want}."
     )
 
 
 def _length_message(name: str, found: int, want: int) -> str:
-    flag = _FEATURES[name].length if name in _FEATURES else ""
+    flag = _FEATURES[name].length
     setting = f" ({flag}={want})" if flag in ("seq_length", "max_predictions_per_seq") else ""
     return (
         f"masked-LM record feature {name} has length {found}, expected {want}{setting}: "
@@ -154,20 +153,20 @@ def _missing_message(name: str) -> str:
 
 @contextlib.contextmanager
 def reraise_record_errors():
-    """Turns a wrong-length or missing-feature error of the input pipeline into a
-    `BertpipeError` naming the feature, the lengths and the setting to change.
+    """Re-raises the input pipeline's wrong-length/missing-feature errors as BertpipeError.
 
-    Wrap the code that iterates the dataset (a training loop, an evaluation). Other errors
-    pass through unchanged.
+    The message names the feature, the lengths and the setting to change. Wrap the code
+    that iterates the dataset (a training loop, an evaluation). Other errors pass through
+    unchanged.
     """
     try:
         yield
     except tf.errors.InvalidArgumentError as e:
         length = _TF_LENGTH_ERROR.search(e.message)
         missing = _TF_MISSING_ERROR.search(e.message)
-        if length:
+        if length and length.group(1) in _FEATURES:
             name, found, want = length.group(1), int(length.group(2)), int(length.group(3))
             raise BertpipeError(_length_message(name, found, want)) from None
-        if missing:
+        if missing and missing.group(1) in _FEATURES:
             raise BertpipeError(_missing_message(missing.group(1))) from None
         raise
