@@ -67,8 +67,10 @@ class Task(abc.ABC):
         """Host. Warm-starts `model` from `config.init_checkpoint`, if one is set.
 
         Call it only when the run has no checkpoint of its own (a resumed run restores
-        its own). The checkpoint holds some of the model's `checkpoint_items` (e.g. only
-        the `encoder`); exactly those present are restored, and each must match.
+        its own). The checkpoint is a `tf.train.Checkpoint` holding the whole model as
+        `model` (e.g. another run's training checkpoint) or some of the model's
+        `checkpoint_items` (e.g. only the `encoder`); exactly the parts present are
+        restored, and each must match.
 
         Raises:
           BertpipeError: the checkpoint is missing or holds none of the items.
@@ -85,7 +87,7 @@ class Task(abc.ABC):
                 f"init_checkpoint {self._config.init_checkpoint!r} is not a readable "
                 f"checkpoint (give a checkpoint prefix or a directory holding one)."
             ) from None
-        items = getattr(model, "checkpoint_items", {"model": model})
+        items = {"model": model, **getattr(model, "checkpoint_items", {})}
         present = {name: item for name, item in items.items() if name in keys}
         if not present:
             raise BertpipeError(

@@ -46,6 +46,16 @@ def test_initialize_from_a_directory_reads_its_latest_checkpoint(tmp_path):
     assert _same(model, source)
 
 
+def test_initialize_from_a_training_checkpoint_restores_the_whole_model(tmp_path):
+    source = _task().build_model()
+    optimizer = tf_keras.optimizers.Adam()
+    prefix = tf.train.Checkpoint(model=source, optimizer=optimizer).write(str(tmp_path / "run"))
+    task = _task(init_checkpoint=prefix)
+    model = task.build_model()
+    task.initialize(model)
+    assert _same(model, source)
+
+
 def test_initialize_without_init_checkpoint_changes_nothing():
     task = _task()
     model = task.build_model()
@@ -64,7 +74,8 @@ def test_init_checkpoint_of_another_model_names_what_it_holds(tmp_path):
     prefix = tf.train.Checkpoint(other=tf.Variable(1.0)).write(str(tmp_path / "other"))
     task = _task(init_checkpoint=prefix)
     with pytest.raises(
-        BertpipeError, match=r"holds none of the model's parts \['encoder', 'masked_lm'.*'other'"
+        BertpipeError,
+        match=r"holds none of the model's parts \['encoder', 'masked_lm', 'model'.*'other'",
     ):
         task.initialize(task.build_model())
 
