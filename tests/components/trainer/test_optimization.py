@@ -60,3 +60,19 @@ def test_gradients_are_clipped_to_the_global_norm():
     # clipped gradient Adam saw instead: its first moment is (1 - beta_1) * g_clipped.
     (m,) = [v.numpy() for v in clipped.variables if v.name == "AdamW/m/a:0"]
     np.testing.assert_allclose(m / (1 - 0.9), [0.6, 0.8], rtol=1e-5)
+
+
+def test_xla_compiled_updates_equal_the_plain_ones():
+    config = OptimizerConfig(weight_decay=0.1, global_clipnorm=1.0)
+    grads = [tf.constant([[0.3, -2.0], [1.5, 0.1]]), tf.constant([0.5, -0.5])]
+    results = []
+    for jit in (True, False):
+        variables = [tf.Variable([[1.0, 2.0], [3.0, 4.0]], name="kernel"), tf.Variable([1.0, 1.0])]
+        schedule = optimization.WarmupPolynomialDecay(0.1, 2, 10)
+        optimizer = optimization.build_optimizer(config, schedule, jit_compile=jit)
+        assert optimizer.jit_compile is jit
+        for _ in range(3):
+            optimizer.apply_gradients(zip(grads, variables))
+        results.append([v.numpy() for v in variables])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
