@@ -153,3 +153,6 @@ def _log_progress() -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     handler._bertpipe = True
     logger.addHandler(handler)
+    # Libraries may give the root logger a handler later (TensorFlow's saving does):
+    # without this every line would print twice.
+    logger.propagate = False
