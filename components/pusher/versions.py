@@ -198,3 +198,28 @@ def publish(
         raise
     _log.info("pushed %s to %s", model_dir, final)
     return str(number), final
+
+
+def resolve_model_dir(path: str, what: str = "model") -> str:
+    """An export directory, or a push destination's newest complete version.
+
+    Args:
+      path: an exported model (holds saved_model.pb) or a push base directory.
+      what: how to name `path` in messages (e.g. "--model").
+
+    Raises:
+      BertpipeError: `path` is neither.
+    """
+    if tf.io.gfile.exists(_join(path, SAVED_MODEL)):
+        return path
+    latest = latest_complete_version(path)
+    if latest is not None:
+        _log.info("%s %s: using its newest complete version %s", what, path, latest)
+        return latest
+    incomplete = version_numbers(path)
+    detail = f" (versions {incomplete[:5]} are incomplete pushes)" if incomplete else ""
+    raise BertpipeError(
+        f"{what} {path!r} is not an exported model (no {SAVED_MODEL}) nor a push destination "
+        f"with a complete version{detail}; give the trainer's export directory (TFX: "
+        "<Model artifact>/Format-Serving) or the Pusher's base directory."
+    )
