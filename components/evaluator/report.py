@@ -112,6 +112,8 @@ def bar_chart(
                 f'y="{y(v):.1f}" width="{bar_w * 0.92:.1f}" height="{y(0) - y(v):.1f}" '
                 f'fill="{_COLORS.get(name, "#4a5568")}"><title>{_e(name)} {_e(category)}: '
                 f"{_num(v)}</title></rect>"
+                f'<text class="value" x="{x + bar_w * 0.46:.1f}" y="{y(v) - 3:.1f}" '
+                f'text-anchor="middle">{_num(v, 3)}</text>'
             )
         parts.append(
             f'<text x="{x0 + group_w * 0.4:.1f}" y="{_TOP + plot_h + 16}" '

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import tensorflow as tf
@@ -16,7 +17,7 @@ def write_export_like(path: str, value: float = 1.0) -> str:
     tf.saved_model.save(module, os.path.join(path, "encoder"))
     os.makedirs(os.path.join(path, "assets"), exist_ok=True)
     with open(os.path.join(path, "assets", "bertpipe_model.json"), "w") as f:
-        f.write('{"global_step": %d}\n' % int(value))
+        f.write(json.dumps({"global_step": int(value)}) + "\n")
     return path
 
 
