@@ -18,7 +18,7 @@ from components.errors import BertpipeError
 from pipelines import __version__
 
 # Only commands that work are listed; later work adds its module name here.
-COMMANDS: tuple[str, ...] = ("doctor", "corpus", "evaluate", "predict")
+COMMANDS: tuple[str, ...] = ("doctor", "corpus", "train", "evaluate", "predict")
 
 _PROG = "bertpipe"
 

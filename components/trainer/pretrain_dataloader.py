@@ -20,7 +20,8 @@ decoding time and 0.6-0.9x the pipeline throughput here: `benchmarks/input_decod
   * a wrong record further on fails inside the input pipeline with TensorFlow's own
     error ("Key: input_ids ... Values size: 16 but output shape: [128]");
     `reraise_record_errors()` around the loop that iterates the dataset turns that into a
-    `BertpipeError` with the same wording as the first check.
+    `BertpipeError` with the same wording as the first check; given the data config, it
+    also names the file of a corrupt TFRecord (`DataLossError`).
 """
 
 from __future__ import annotations
@@ -152,15 +153,32 @@ def _missing_message(name: str) -> str:
 
 
 @contextlib.contextmanager
-def reraise_record_errors():
-    """Re-raises the input pipeline's wrong-length/missing-feature errors as BertpipeError.
+def reraise_record_errors(params: DataConfig | None = None):
+    """Re-raises the input pipeline's record errors as BertpipeError with the fix.
 
-    The message names the feature, the lengths and the setting to change. Wrap the code
-    that iterates the dataset (a training loop, an evaluation). Other errors pass through
-    unchanged.
+    Wrong-length or missing features: the message names the feature, the lengths and the
+    setting to change. A corrupt TFRecord file (`DataLossError`, when `params` is given):
+    the input files are scanned on the host and the message names the corrupt file. Wrap
+    the code that iterates the dataset (a training loop, an evaluation). Other errors pass
+    through unchanged.
+
+    Args:
+      params: the data config being read (needed to name a corrupt file).
     """
     try:
         yield
+    except tf.errors.DataLossError:
+        corrupt = None
+        if params is not None:
+            files = input_reader.match_files(params.input_path)
+            corrupt = input_reader.find_corrupt_file(files, params.compression)
+        if corrupt is None:
+            raise
+        name, message = corrupt
+        raise BertpipeError(
+            f"TFRecord file {name} is corrupt ({message}); regenerate the examples, or "
+            f"remove that file from the input."
+        ) from None
     except tf.errors.InvalidArgumentError as e:
         length = _TF_LENGTH_ERROR.search(e.message)
         missing = _TF_MISSING_ERROR.search(e.message)

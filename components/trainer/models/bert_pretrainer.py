@@ -12,6 +12,7 @@ from components.trainer.models.bert import (
     INPUT_TYPE_IDS,
     INPUT_WORD_IDS,
     POOLED_OUTPUT,
+    POSITION_IDS,
     SEQUENCE_OUTPUT,
     BertEncoder,
     build_encoder,
@@ -23,6 +24,7 @@ from components.trainer.models.transformer import initializer
 MASKED_LM_POSITIONS = features.MASKED_LM_POSITIONS
 MLM_LOGITS = "mlm_logits"
 NEXT_SENTENCE_LOGITS = "next_sentence_logits"
+_ENCODER_INPUTS = (INPUT_WORD_IDS, INPUT_MASK, INPUT_TYPE_IDS, POSITION_IDS)
 
 
 class BertPretrainer(tf_keras.Model):
@@ -66,7 +68,11 @@ class BertPretrainer(tf_keras.Model):
         return items
 
     def call(self, inputs, training=None):
-        encoded = self.encoder(inputs, training=training)
+        # Only the encoder's own inputs: its saved signature (the exported encoder/) must
+        # not ask for masked_lm_positions or labels.
+        encoded = self.encoder(
+            {k: v for k, v in inputs.items() if k in _ENCODER_INPUTS}, training=training
+        )
         outputs = {
             MLM_LOGITS: self.masked_lm(encoded[SEQUENCE_OUTPUT], inputs[MASKED_LM_POSITIONS])
         }

@@ -1,0 +1,172 @@
+"""What an Examples directory says about its records, and making an experiment agree.
+
+The example generator's output (a TFX `Examples` artifact or `bertpipe examples
+--output DIR`) holds, beside `Split-train/` and `Split-eval/`, the vocabulary it used
+(`vocab.txt`) and its config (`example_gen_config.json`, with `seq_length`,
+`max_predictions_per_seq` and `lower_case`). The trainer reads both so that the model's
+`vocab_size`, the data configs' lengths and the exported tokenizer follow the examples;
+a user override that contradicts them fails before training. The config JSON is read as
+plain data (only the three keys above), so the trainer does not depend on the generator's
+code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import posixpath
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from components.errors import BertpipeError
+from components.trainer.experiment import ExperimentConfig
+from components.trainer.experiments import user_value
+
+VOCAB_FILENAME = "vocab.txt"
+CONFIG_FILENAME = "example_gen_config.json"
+_SPLIT_PREFIX = "Split-"
+
+
+@dataclasses.dataclass(frozen=True)
+class ExamplesMetadata:
+    """The settings an Examples directory was written with.
+
+    Attributes:
+      root: the Examples directory (holding `Split-*/`).
+      vocab_path: its `vocab.txt`.
+      vocab_size: lines (tokens) of `vocab.txt`.
+      seq_length, max_predictions_per_seq: the record lengths.
+      lower_case: whether the text was case-folded (the tokenizer's normalisation).
+    """
+
+    root: str
+    vocab_path: str
+    vocab_size: int
+    seq_length: int
+    max_predictions_per_seq: int
+    lower_case: bool
+
+
+def _join(base: str, name: str) -> str:
+    # POSIX joins keep `gs://bucket/...` intact; bertpipe runs on Linux only.
+    return posixpath.join(base, name)
+
+
+def examples_root(pattern: str) -> str | None:
+    """The Examples directory of a split pattern like `<root>/Split-train/*`, or None."""
+    head = pattern.rstrip("/")
+    for _ in range(2):  # '<root>/Split-x/*' or '<root>/Split-x'
+        parent, name = posixpath.split(head)
+        if name.startswith(_SPLIT_PREFIX):
+            return parent
+        head = parent
+    return None
+
+
+def read_examples_metadata(root: str) -> ExamplesMetadata:
+    """Reads `vocab.txt` and `example_gen_config.json` from an Examples directory.
+
+    Raises:
+      BertpipeError: a file is missing or lacks a needed key (names the file).
+    """
+    import tensorflow as tf
+
+    from components import vocabulary
+
+    vocab_path = _join(root, VOCAB_FILENAME)
+    config_path = _join(root, CONFIG_FILENAME)
+    for path in (vocab_path, config_path):
+        if not tf.io.gfile.exists(path):
+            raise BertpipeError(
+                f"{path} not found: the examples directory {root!r} was not written by "
+                f"bertpipe's example generator (it writes {VOCAB_FILENAME} and "
+                f"{CONFIG_FILENAME} beside Split-*/); pass the vocabulary and lengths "
+                f"explicitly instead."
+            )
+    with tf.io.gfile.GFile(config_path) as f:
+        config = json.load(f)
+    missing = [k for k in ("seq_length", "max_predictions_per_seq") if k not in config]
+    if missing:
+        raise BertpipeError(f"{config_path} lacks {missing}; regenerate the examples.")
+    tokens = vocabulary.read_vocab_lines(vocab_path)
+    return ExamplesMetadata(
+        root=root,
+        vocab_path=vocab_path,
+        vocab_size=len(tokens),
+        seq_length=int(config["seq_length"]),
+        max_predictions_per_seq=int(config["max_predictions_per_seq"]),
+        lower_case=bool(config.get("lower_case", True)),
+    )
+
+
+def metadata_for_patterns(patterns: Sequence[str]) -> ExamplesMetadata | None:
+    """The metadata of the Examples directory all `patterns` belong to, if they share one.
+
+    Returns None when the patterns are not `<root>/Split-*/...` paths of one directory
+    holding the metadata files (e.g. hand-made TFRecords).
+    """
+    import tensorflow as tf
+
+    roots = {examples_root(p) for p in patterns}
+    if len(roots) != 1 or None in roots:
+        return None
+    (root,) = roots
+    if not tf.io.gfile.exists(_join(root, CONFIG_FILENAME)):
+        return None
+    return read_examples_metadata(root)
+
+
+def apply_examples_metadata(
+    experiment: ExperimentConfig, metadata: ExamplesMetadata, user_keys: Mapping[str, Any]
+) -> ExperimentConfig:
+    """`experiment` with its lengths and `vocab_size` set from `metadata`.
+
+    Args:
+      experiment: the loaded experiment.
+      metadata: what the examples were written with.
+      user_keys: the keys the user set (from `load_experiment`): a value there that
+        differs from the examples is a contradiction, not a default to replace.
+
+    Raises:
+      BertpipeError: a user-set value contradicts the examples (names both).
+    """
+    task = experiment.task
+    wanted = {
+        "task.model.vocab_size": (metadata.vocab_size, f"{metadata.vocab_path} has"),
+    }
+    for split in ("train_data", "validation_data"):
+        for name in ("seq_length", "max_predictions_per_seq"):
+            source = f"{_join(metadata.root, CONFIG_FILENAME)} says"
+            wanted[f"task.{split}.{name}"] = (getattr(metadata, name), source)
+    for key, (value, source) in wanted.items():
+        user = user_value(user_keys, key)
+        if user is not None and user != value:
+            raise BertpipeError(
+                f"{key}={user!r} was set explicitly, but the examples disagree: {source} "
+                f"{value}. Remove the override (it follows the examples), or regenerate the "
+                f"examples with that setting."
+            )
+    lengths = {
+        "seq_length": metadata.seq_length,
+        "max_predictions_per_seq": metadata.max_predictions_per_seq,
+    }
+    new_task = dataclasses.replace(
+        task,
+        train_data=dataclasses.replace(task.train_data, **lengths),
+        validation_data=dataclasses.replace(task.validation_data, **lengths),
+        model=dataclasses.replace(task.model, vocab_size=metadata.vocab_size),
+    )
+    return dataclasses.replace(experiment, task=new_task)
+
+
+def with_input_paths(
+    experiment: ExperimentConfig, train: Sequence[str], validation: Sequence[str]
+) -> ExperimentConfig:
+    """`experiment` reading its train/validation records from the given patterns."""
+    task = experiment.task
+    new_task = dataclasses.replace(
+        task,
+        train_data=dataclasses.replace(task.train_data, input_path=tuple(train)),
+        validation_data=dataclasses.replace(task.validation_data, input_path=tuple(validation)),
+    )
+    return dataclasses.replace(experiment, task=new_task)
