@@ -256,3 +256,19 @@ def predictions(outputs: dict, top_k: int | None = None) -> list[list[list[tuple
             ]
         )
     return result
+
+
+def signature_factory(
+    vocab_path: str,
+    normalization: Normalization,
+    seq_length: int,
+    top_k: int = DEFAULT_TOP_K,
+):
+    """`model -> fill_mask tf.function`, the form `export.export_model` attaches.
+
+    Args:
+      vocab_path: the vocabulary the model was trained with (read and validated now).
+      normalization, seq_length, top_k: as `FillMask`.
+    """
+    tokens = vocabulary.load_vocab(vocab_path)
+    return lambda model: fill_mask_function(model, tokens, normalization, seq_length, top_k)

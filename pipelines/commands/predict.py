@@ -27,6 +27,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     import math
+    import re
 
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  registers the tokenizer ops fill_mask uses
@@ -45,9 +46,9 @@ def run(args) -> int:
     try:
         outputs = signatures[fill_mask.SIGNATURE_NAME](text=tf.constant(args.texts))
     except tf.errors.InvalidArgumentError as e:
-        # The signature's own message (which text, what is expected) is the last line.
-        message = [line for line in e.message.splitlines() if "fill_mask:" in line]
-        raise BertpipeError(message[-1].strip() if message else e.message) from None
+        # The signature's own message says which text and what is expected.
+        found = re.search(r"assertion failed: \[(fill_mask: .*)\]", e.message)
+        raise BertpipeError(found.group(1).replace('\\"', '"') if found else e.message) from None
     results = fill_mask.predictions(outputs, top_k=args.top_k)
     for text, masks in zip(args.texts, results):
         print(text)

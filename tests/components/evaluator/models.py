@@ -90,3 +90,19 @@ def random_like(model) -> None:
     """Overwrites every weight with noise: a broken model of the same shape."""
     rng = np.random.default_rng(7)
     model.set_weights([rng.normal(0, 0.5, w.shape).astype(w.dtype) for w in model.get_weights()])
+
+
+def export(task, model, export_dir: str, vocab_path: str, step: int = 1) -> str:
+    """Writes `model` in the EXPORT.md layout through the trainer's `export_model`."""
+    from components.trainer import export as trainer_export
+    from components.trainer.experiment import ExperimentConfig
+
+    return trainer_export.export_model(
+        task,
+        model,
+        export_dir,
+        vocab_path=vocab_path,
+        experiment=ExperimentConfig(task=task.config),
+        normalization=Normalization(lower_case=True),
+        step=step,
+    )
