@@ -143,6 +143,19 @@ def _breakdown(result, base_result) -> dict:
     }
 
 
+def _evaluate_baseline(loaded, baseline, input_path, batch_size, max_eval_examples):
+    """(the baseline's EvalResult, None), or (None, why it is not comparable)."""
+    reason = incomparable_reason(loaded, baseline.loaded)
+    if reason is not None:
+        return None, reason
+    _log.info("evaluating the baseline %s", baseline.loaded.export_dir)
+    data = eval_data(baseline.loaded, input_path, batch_size)
+    result = metrics.evaluate(
+        baseline.loaded.task, baseline.loaded.model, data, max_examples=max_eval_examples
+    )
+    return result, None
+
+
 def evaluate_loaded(
     loaded,
     input_path,
@@ -167,16 +180,9 @@ def evaluate_loaded(
     result = metrics.evaluate(loaded.task, loaded.model, data, max_examples=max_eval_examples)
     base_result, skip_reason, base_doc = None, None, None
     if baseline is not None:
-        skip_reason = incomparable_reason(loaded, baseline.loaded)
-        if skip_reason is None:
-            _log.info("evaluating the baseline %s", baseline.loaded.export_dir)
-            base_data = eval_data(baseline.loaded, input_path, batch_size)
-            base_result = metrics.evaluate(
-                baseline.loaded.task,
-                baseline.loaded.model,
-                base_data,
-                max_examples=max_eval_examples,
-            )
+        base_result, skip_reason = _evaluate_baseline(
+            loaded, baseline, input_path, batch_size, max_eval_examples
+        )
         base_doc = {
             **_summary(baseline.loaded, base_result),
             "source": baseline.source,

@@ -53,6 +53,49 @@ def _num(value, digits: int = 4) -> str:
     return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
 
 
+class _Frame:
+    """The plot area of one chart and its value -> y-pixel scale."""
+
+    def __init__(self, width: int, top: float):
+        self.width, self.top = width, top
+        self.plot_w, self.plot_h = width - _LEFT - _RIGHT, _HEIGHT - _TOP - _BOTTOM
+
+    def y(self, v: float) -> float:
+        return _TOP + self.plot_h * (1 - min(max(v, 0.0), self.top) / self.top)
+
+    def hline(self, v: float, attrs: str) -> str:
+        return (
+            f'<line x1="{_LEFT}" x2="{self.width - _RIGHT}" y1="{self.y(v):.1f}" '
+            f'y2="{self.y(v):.1f}" {attrs}/>'
+        )
+
+
+def _bar(frame: _Frame, name: str, category: str, v: float | None, x: float, w: float) -> str:
+    """One bar with its value on top (or "n/a" for a missing or non-finite value)."""
+    if v is None or not math.isfinite(v):
+        return f'<text x="{x + w / 2:.1f}" y="{frame.y(0) - 4:.1f}" text-anchor="middle">n/a</text>'
+    y, y0 = frame.y(v), frame.y(0)
+    return (
+        f'<rect class="bar {_e(name)}" data-value="{v:.6g}" x="{x:.1f}" y="{y:.1f}" '
+        f'width="{w * 0.92:.1f}" height="{y0 - y:.1f}" fill="{_COLORS.get(name, "#4a5568")}">'
+        f"<title>{_e(name)} {_e(category)}: {_num(v)}</title></rect>"
+        f'<text class="value" x="{x + w * 0.46:.1f}" y="{y - 3:.1f}" '
+        f'text-anchor="middle">{_num(v, 3)}</text>'
+    )
+
+
+def _legend(names) -> str:
+    parts = []
+    for i, name in enumerate(names):
+        x = _LEFT + 90 * i
+        parts.append(
+            f'<rect x="{x}" y="{_HEIGHT - 14}" width="10" height="10" '
+            f'fill="{_COLORS.get(name, "#4a5568")}"/>'
+            f'<text x="{x + 14}" y="{_HEIGHT - 5}">{_e(name)}</text>'
+        )
+    return "".join(parts)
+
+
 def bar_chart(
     chart_id: str,
     title: str,
@@ -75,12 +118,7 @@ def bar_chart(
       width: total width in pixels.
     """
     values = [v for vs in series.values() for v in vs if v is not None and math.isfinite(v)]
-    top = y_max or max([*values, threshold or 0.0, 1e-9]) * 1.1
-    plot_w, plot_h = width - _LEFT - _RIGHT, _HEIGHT - _TOP - _BOTTOM
-
-    def y(v: float) -> float:
-        return _TOP + plot_h * (1 - min(max(v, 0.0), top) / top)
-
+    frame = _Frame(width, y_max or max([*values, threshold or 0.0, 1e-9]) * 1.1)
     parts = [
         f'<svg class="chart" data-chart="{_e(chart_id)}" xmlns="http://www.w3.org/2000/svg" '
         f'width="{width}" height="{_HEIGHT}" viewBox="0 0 {width} {_HEIGHT}" role="img" '
@@ -88,57 +126,30 @@ def bar_chart(
         f'<text class="title" x="{_LEFT}" y="16">{_e(title)}</text>',
     ]
     for i in range(5):  # y grid and ticks
-        v = top * i / 4
+        v = frame.top * i / 4
         parts.append(
-            f'<line x1="{_LEFT}" x2="{width - _RIGHT}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
-            f'stroke="#edf2f7"/><text x="{_LEFT - 6}" y="{y(v) + 4:.1f}" '
-            f'text-anchor="end">{_num(v, 3)}</text>'
+            frame.hline(v, 'stroke="#edf2f7"')
+            + f'<text x="{_LEFT - 6}" y="{frame.y(v) + 4:.1f}" text-anchor="end">'
+            f"{_num(v, 3)}</text>"
         )
-    group_w = plot_w / max(len(categories), 1)
+    group_w = frame.plot_w / max(len(categories), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
     for c, category in enumerate(categories):
         x0 = _LEFT + c * group_w + group_w * 0.1
         for s, (name, vals) in enumerate(series.items()):
-            v = vals[c]
-            x = x0 + s * bar_w
-            if v is None or not math.isfinite(v):
-                parts.append(
-                    f'<text x="{x + bar_w / 2:.1f}" y="{y(0) - 4:.1f}" text-anchor="middle" '
-                    f'class="muted">n/a</text>'
-                )
-                continue
-            parts.append(
-                f'<rect class="bar {_e(name)}" data-value="{v:.6g}" x="{x:.1f}" '
-                f'y="{y(v):.1f}" width="{bar_w * 0.92:.1f}" height="{y(0) - y(v):.1f}" '
-                f'fill="{_COLORS.get(name, "#4a5568")}"><title>{_e(name)} {_e(category)}: '
-                f"{_num(v)}</title></rect>"
-                f'<text class="value" x="{x + bar_w * 0.46:.1f}" y="{y(v) - 3:.1f}" '
-                f'text-anchor="middle">{_num(v, 3)}</text>'
-            )
+            parts.append(_bar(frame, name, category, vals[c], x0 + s * bar_w, bar_w))
         parts.append(
-            f'<text x="{x0 + group_w * 0.4:.1f}" y="{_TOP + plot_h + 16}" '
+            f'<text x="{x0 + group_w * 0.4:.1f}" y="{_TOP + frame.plot_h + 16}" '
             f'text-anchor="middle">{_e(category)}</text>'
         )
-    parts.append(
-        f'<line x1="{_LEFT}" x2="{width - _RIGHT}" y1="{y(0):.1f}" y2="{y(0):.1f}" '
-        'stroke="#4a5568"/>'
-    )
+    parts.append(frame.hline(0.0, 'stroke="#4a5568"'))
     if threshold is not None:
         parts.append(
-            f'<line class="threshold" x1="{_LEFT}" x2="{width - _RIGHT}" y1="{y(threshold):.1f}" '
-            f'y2="{y(threshold):.1f}" stroke="#c53030" stroke-dasharray="5,3"/>'
-            f'<text x="{width - _RIGHT}" y="{y(threshold) - 4:.1f}" text-anchor="end" '
-            f'fill="#c53030">threshold {_num(threshold)}</text>'
+            frame.hline(threshold, 'class="threshold" stroke="#c53030" stroke-dasharray="5,3"')
+            + f'<text x="{width - _RIGHT}" y="{frame.y(threshold) - 4:.1f}" '
+            f'text-anchor="end" fill="#c53030">threshold {_num(threshold)}</text>'
         )
-    legend_x = _LEFT
-    for name in series:
-        parts.append(
-            f'<rect x="{legend_x}" y="{_HEIGHT - 14}" width="10" height="10" '
-            f'fill="{_COLORS.get(name, "#4a5568")}"/><text x="{legend_x + 14}" '
-            f'y="{_HEIGHT - 5}">{_e(name)}</text>'
-        )
-        legend_x += 90
-    parts.append("</svg>")
+    parts += [_legend(series), "</svg>"]
     return "".join(parts)
 
 
