@@ -41,7 +41,7 @@ class Executor(tfx_pusher_executor.Executor):
         proto_utils.json_to_proto(
             exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination
         )
-        if destination.WhichOneof("destination") != "filesystem":
+        if not destination.filesystem.base_directory:
             raise BertpipeError(
                 "the bertpipe Pusher pushes to a filesystem destination only (local "
                 "directory or gs://); set push_destination.filesystem.base_directory."
