@@ -197,13 +197,19 @@ def run_fn(fn_args) -> None:
     experiment, metadata = resolve_experiment(run, fn_args)
     checkpoint_dir = run.checkpoint_dir or default_checkpoint_dir(fn_args.model_run_dir, experiment)
     _log.info("experiment %s; checkpoints in %s", run.experiment, checkpoint_dir)
+    strategy = distribute.build_strategy(experiment.runtime)
+    chief = distribute.is_chief(strategy)
+    if chief:
+        _write_experiment(checkpoint_dir, experiment)
     result = train_lib.run_experiment(
-        experiment, checkpoint_dir=checkpoint_dir, summary_dir=fn_args.model_run_dir
+        experiment,
+        checkpoint_dir=checkpoint_dir,
+        summary_dir=fn_args.model_run_dir,
+        strategy=strategy,
     )
-    if not distribute.is_chief(result.trainer.strategy):
+    if not chief:
         _await_export(fn_args.serving_model_dir)
         return
-    _write_experiment(checkpoint_dir, experiment)
     export.export_model(
         result.trainer.task,
         result.trainer.model,
@@ -219,6 +225,7 @@ def _write_experiment(checkpoint_dir: str, experiment: ExperimentConfig) -> None
     """Records which experiment the checkpoints belong to (for people and tools)."""
     import tensorflow as tf
 
+    tf.io.gfile.makedirs(checkpoint_dir)
     with tf.io.gfile.GFile(posixpath.join(checkpoint_dir, "experiment.json"), "w") as f:
         f.write(configs.to_json(experiment) + "\n")
 

@@ -28,7 +28,7 @@ import tf_keras
 from components.errors import BertpipeError
 from components.trainer import distribute, optimization, registry
 from components.trainer.checkpoints import CheckpointSaver
-from components.trainer.experiment import ExperimentConfig
+from components.trainer.experiment import ExperimentConfig, TrainerConfig
 from components.trainer.pretrain_dataloader import reraise_record_errors
 from components.trainer.summaries import Summaries
 
@@ -169,16 +169,6 @@ class Trainer:
 
         return validation_loop
 
-    def _loop_length(self, step: int) -> int:
-        """Steps of the next device loop: up to the next interval boundary or the end."""
-        trainer = self.experiment.trainer
-        stops = [trainer.train_steps, step + trainer.steps_per_loop]
-        intervals = [trainer.checkpoint_interval, trainer.summary_interval]
-        if trainer.validation_interval and self.has_validation_data:
-            intervals.append(trainer.validation_interval)
-        stops += [(step // n + 1) * n for n in intervals]
-        return min(stops) - step
-
     def evaluate(self, num_steps: int | None = None) -> dict[str, float]:
         """Validates on `num_steps` batches (None = the whole split); task metrics by name."""
         for metric in self.validation_metrics:
@@ -208,7 +198,7 @@ class Trainer:
         iterator = iter(self._distribute(data)) if start < trainer.train_steps else None
         step = start
         while step < trainer.train_steps:
-            num_steps = self._loop_length(step)
+            num_steps = next_loop_length(step, trainer, self._validates_periodically)
             started = time.perf_counter()
             with reraise_record_errors(data):
                 loss = float(self._train_loop(iterator, tf.constant(num_steps)))
@@ -232,10 +222,14 @@ class Trainer:
         self.summaries.flush()
         return TrainResult(self, step, start, train_logs, validation_logs, history)
 
+    @property
+    def _validates_periodically(self) -> bool:
+        return bool(self.experiment.trainer.validation_interval) and self.has_validation_data
+
     def _validation_due(self, step: int) -> bool:
         interval = self.experiment.trainer.validation_interval
         end = self.experiment.trainer.train_steps
-        return bool(interval) and self.has_validation_data and step % interval == 0 and step < end
+        return self._validates_periodically and step % interval == 0 and step < end
 
     def _summarize(self, step: int, window: _Window) -> dict[str, float]:
         logs = {
@@ -257,6 +251,18 @@ class Trainer:
         )
         self.summaries.write("train", logs, step)
         return logs
+
+
+def next_loop_length(step: int, trainer: TrainerConfig, validate: bool) -> int:
+    """Steps of the device loop starting at `step`: at most `steps_per_loop`, ending on the
+    next checkpoint/summary(/validation) boundary or on `train_steps`, whichever is first.
+    """
+    stops = [trainer.train_steps, step + trainer.steps_per_loop]
+    intervals = [trainer.checkpoint_interval, trainer.summary_interval]
+    if validate:
+        intervals.append(trainer.validation_interval)
+    stops += [(step // n + 1) * n for n in intervals]
+    return min(stops) - step
 
 
 class _Window:

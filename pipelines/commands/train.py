@@ -144,10 +144,12 @@ def _join(*parts: str) -> str:
 
 
 def _log_progress() -> None:
-    """Progress lines of the trainer (logger `components`) on stderr."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    """Progress lines of the trainer (logger `components`) on stderr, once per process."""
     logger = logging.getLogger("components")
     logger.setLevel(logging.INFO)
+    if any(getattr(h, "_bertpipe", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    handler._bertpipe = True
     logger.addHandler(handler)
-    logger.propagate = False

@@ -1,0 +1,166 @@
+"""`bertpipe train` end to end: loss falls, the export loads in a fresh process, and a run
+killed with SIGKILL after a checkpoint resumes to exactly the requested step with its
+optimizer state (it ends where an uninterrupted run ends).
+
+Every batch holds the whole (16-record) training split in a fixed order and dropout is
+off, so an uninterrupted run and a killed-and-resumed one compute the same updates, up to
+floating-point summation order, if and only if the resumed run restored the weights, the
+Adam moments and the step (which drives the learning-rate schedule).
+"""
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipelines import cli
+from tests.components.trainer.examples_dir import SCHEMA, VOCAB_SIZE, write_examples_dir
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+STEPS = 40
+PARAMS = [
+    f"trainer.train_steps={STEPS}",
+    "trainer.steps_per_loop=5",
+    "trainer.checkpoint_interval=5",
+    "trainer.summary_interval=5",
+    "trainer.max_to_keep=100",
+    "trainer.optimizer.warmup_steps=5",
+    "task.model.dropout_rate=0.0",
+    "task.model.attention_dropout_rate=0.0",
+    "task.train_data.global_batch_size=16",
+    "task.train_data.shuffle_buffer_size=1",
+    "task.train_data.seed=1",
+    "task.validation_data.global_batch_size=8",
+    "runtime.seed=1",
+]
+
+
+def _args(examples, model_dir):
+    args = ["train", "--experiment", "bert/tiny", "--examples", examples, "--model-dir", model_dir]
+    for param in PARAMS:
+        args += ["--param", param]
+    return args
+
+
+def _start(examples, model_dir):
+    args = _args(examples, model_dir)
+    code = f"import sys; from pipelines.cli import main; sys.exit(main({args!r}))"
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted run, in this process."""
+    tmp = tmp_path_factory.mktemp("train_command")
+    examples = write_examples_dir(str(tmp / "examples"), train=16, eval_=8)
+    model_dir = str(tmp / "reference")
+    assert cli.main(_args(examples, model_dir)) == 0
+    return examples, model_dir
+
+
+def _losses(summary_dir):
+    losses = {}
+    for path in glob.glob(os.path.join(summary_dir, "train", "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                if value.tag == "loss":
+                    losses[event.step] = float(tf.make_ndarray(value.tensor))
+    return [losses[step] for step in sorted(losses)]
+
+
+def test_training_loss_falls(reference):
+    _, model_dir = reference
+    losses = _losses(os.path.join(model_dir, "summaries"))
+    assert len(losses) == STEPS // 5
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+def test_export_loads_in_a_fresh_process_with_the_documented_shapes(reference):
+    _, model_dir = reference
+    code = (
+        "import json, sys, numpy as np, tensorflow as tf\n"
+        f"m = tf.saved_model.load({os.path.join(model_dir, 'export')!r})\n"
+        "s = m.signatures['serving_default']\n"
+        f"ids = tf.constant(np.full([2, {SCHEMA.seq_length}], 7), tf.int64)\n"
+        f"pos = tf.constant(np.ones([2, {SCHEMA.max_predictions_per_seq}]), tf.int64)\n"
+        "out = s(input_ids=ids, input_mask=tf.ones_like(ids), segment_ids=tf.zeros_like(ids),"
+        " masked_lm_positions=pos)\n"
+        "lp = out['masked_lm_log_probs'].numpy()\n"
+        "print(json.dumps({k: [list(v.shape), v.dtype.name] for k, v in out.items()} | "
+        "{'prob_sum': float(np.exp(lp).sum(-1).mean())}))\n"
+    )
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    run = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["masked_lm_log_probs"] == [
+        [2, SCHEMA.max_predictions_per_seq, VOCAB_SIZE],
+        "float32",
+    ]
+    assert result["next_sentence_logits"] == [[2, 2], "float32"]
+    assert result["prob_sum"] == pytest.approx(1.0, abs=1e-4)
+
+
+def _checkpoint(directory):
+    reader = tf.train.load_checkpoint(directory)
+    return {
+        name: reader.get_tensor(name)
+        for name in reader.get_variable_to_shape_map()
+        if name != "save_counter/.ATTRIBUTES/VARIABLE_VALUE" and not name.startswith("_")
+    }
+
+
+def test_a_killed_run_resumes_to_exactly_the_requested_step_with_its_optimizer_state(
+    reference, tmp_path
+):
+    examples, reference_dir = reference
+    model_dir = str(tmp_path / "killed")
+    state = os.path.join(model_dir, "checkpoints", "checkpoint")
+    first = _start(examples, model_dir)
+    deadline = time.monotonic() + 240
+    while not os.path.exists(state) and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    first.send_signal(signal.SIGKILL)
+    _, stderr = first.communicate(timeout=60)
+    assert first.returncode == -signal.SIGKILL, stderr[-3000:]
+    killed_at = int(tf.train.latest_checkpoint(os.path.dirname(state)).rsplit("-", 1)[1])
+    assert 0 < killed_at < STEPS
+
+    second = _start(examples, model_dir)
+    _, stderr = second.communicate(timeout=600)
+    assert second.returncode == 0, stderr[-3000:]
+    assert f"training continues from step {killed_at}" in stderr
+    assert "training starts at step 0" not in stderr
+
+    steps = sorted(
+        int(p.rsplit("-", 1)[1].split(".")[0])
+        for p in glob.glob(f"{model_dir}/checkpoints/ckpt-*.index")
+    )
+    assert steps[-1] == STEPS  # ends at the requested step, no step beyond
+    resumed = _checkpoint(os.path.join(model_dir, "checkpoints"))
+    expected = _checkpoint(os.path.join(reference_dir, "checkpoints"))
+    assert resumed.keys() == expected.keys()
+    assert resumed["optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"] == STEPS
+    slots = [k for k in expected if k.startswith("optimizer/_variables/")]
+    assert len(slots) == 2 * len([k for k in expected if k.startswith("model/")])  # m and v
+    for name, value in expected.items():
+        np.testing.assert_allclose(resumed[name], value, rtol=1e-4, atol=1e-6, err_msg=name)
