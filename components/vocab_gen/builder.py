@@ -2,12 +2,12 @@
 
 Learning runs two Beam pipelines and the learner between them:
 
-1. count: corpus lines -> (word, count) for every distinct word, written to a work
-   directory; from the counts, the `max_input_words` most frequent words, the character
-   counts, and totals (lines, skipped lines, words, distinct words);
+1. `count_corpus`: corpus lines -> (word, count) for every distinct word, written to a
+   work directory; from the counts, the `max_input_words` most frequent words, the
+   character counts, and totals (lines, skipped lines, words, distinct words);
 2. learn: tensorflow-text's WordPiece learner on the most frequent words (in this process:
    the learner is single-machine code; its input is bounded by `max_input_words`);
-3. coverage: every counted word tokenized with the result, weighted by its count.
+3. `measure_counts`: every counted word tokenized with the result, weighted by its count.
 
 Importing validates a given vocab.txt and, when a corpus is given, runs count + coverage as
 one pipeline. Both write `vocab.txt` and `vocab_stats.json` into the output directory.
@@ -48,6 +48,67 @@ class VocabResult:
     seconds: dict[str, float]
 
 
+@dataclasses.dataclass(frozen=True)
+class CorpusCounts:
+    """The counting pipeline's results: the learner's input and the corpus statistics."""
+
+    stats: dict[str, Any]  # corpus_files, lines, skipped_lines, total_words, distinct_words
+    top_words: list[tuple[str, int]]  # The max_input_words most frequent words.
+    char_counts: dict[str, int]  # Every character, weighted by word counts.
+    counts_pattern: str  # Sharded TSV files of every (word, count), in the work directory.
+
+
+def count_corpus(
+    corpus: str | Sequence[str],
+    config: VocabConfig,
+    make_pipeline: MakePipeline,
+    work_dir: str,
+) -> CorpusCounts:
+    """Runs the counting pipeline; its files stay in `work_dir` for the caller to remove.
+
+    Raises:
+      BertpipeError: no file matches, or the corpus holds no words.
+    """
+    read = transforms.ReadCorpus(corpus)
+    paths = _WorkFiles.under(work_dir)
+    with make_pipeline() as p:
+        counted = (
+            p | "ReadCorpus" >> read | "CountWords" >> transforms.CountWords(config.normalization())
+        )
+        counts = counted["counts"]
+        _write_lines(counts, paths.counts, "Counts", sharded=True)
+        top = counts | "SelectTopWords" >> transforms.SelectTopWords(config.max_input_words)
+        _write_lines(top, paths.top_words, "TopWords")
+        _write_lines(counts | "CountChars" >> transforms.CountChars(), paths.chars, "Chars")
+        _write_corpus_stats(counted, paths.corpus_stats)
+    return CorpusCounts(
+        stats=_read_corpus_stats(paths.corpus_stats, read.files, corpus),
+        top_words=_read_counts(paths.top_words),
+        char_counts=dict(_read_counts(paths.chars)),
+        counts_pattern=paths.counts + "*",
+    )
+
+
+def measure_counts(
+    counts_pattern: str,
+    tokens: Sequence[str],
+    config: VocabConfig,
+    make_pipeline: MakePipeline,
+    work_dir: str,
+) -> dict[str, Any]:
+    """Tokenizes every counted word with `tokens` in a Beam pipeline: the coverage stats."""
+    path = _WorkFiles.under(work_dir).token_stats
+    with make_pipeline() as p:
+        coverage = (
+            p
+            | "ReadCounts" >> beam.io.ReadFromText(counts_pattern)
+            | "Parse" >> beam.Map(transforms.parse_count)
+            | "MeasureCoverage" >> transforms.MeasureCoverage(tokens, config.normalization())
+        )
+        _write_json(coverage, path, "TokenStats")
+    return _coverage(_read_json(path))
+
+
 def learn_vocabulary(
     corpus: str | Sequence[str],
     output_dir: str,
@@ -70,40 +131,20 @@ def learn_vocabulary(
       BertpipeError: no file matches, the corpus holds no words, or `vocab_size` cannot
         hold the corpus's alphabet.
     """
-    read = transforms.ReadCorpus(corpus)
-    norm = config.normalization()
     work_dir = work_dir or _default_work_dir(output_dir)
-    paths = _WorkFiles.under(work_dir)
     seconds = {}
     try:
         start = time.perf_counter()
-        with make_pipeline() as p:
-            counted = p | "ReadCorpus" >> read | "CountWords" >> transforms.CountWords(norm)
-            counts = counted["counts"]
-            _write_lines(counts, paths.counts, "Counts", sharded=True)
-            top = counts | "SelectTopWords" >> transforms.SelectTopWords(config.max_input_words)
-            _write_lines(top, paths.top_words, "TopWords")
-            _write_lines(counts | "CountChars" >> transforms.CountChars(), paths.chars, "Chars")
-            _write_corpus_stats(counted, paths.corpus_stats)
-        corpus_stats = _read_corpus_stats(paths.corpus_stats, read.files, corpus)
+        counts = count_corpus(corpus, config, make_pipeline, work_dir)
         seconds["counting"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        tokens = learner.learn(
-            _read_counts(paths.top_words), dict(_read_counts(paths.chars)), config
-        )
+        learned = learner.learn(counts.top_words, counts.char_counts, config)
+        tokens = learned.tokens
         seconds["learning"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        with make_pipeline() as p:
-            coverage = (
-                p
-                | "ReadCounts" >> beam.io.ReadFromText(paths.counts + "*")
-                | "Parse" >> beam.Map(transforms.parse_count)
-                | "MeasureCoverage" >> transforms.MeasureCoverage(tokens, norm)
-            )
-            _write_json(coverage, paths.token_stats, "TokenStats")
-        token_stats = _read_json(paths.token_stats)
+        coverage = measure_counts(counts.counts_pattern, tokens, config, make_pipeline, work_dir)
         seconds["coverage"] = time.perf_counter() - start
     finally:
         _remove(work_dir)
@@ -113,9 +154,12 @@ def learn_vocabulary(
         "source": ",".join(transforms.split_patterns(corpus)),
         "vocab_size": len(tokens),
         "parameters": configs.to_dict(config),
-        "alphabet_size": sum(1 for t in tokens if len(t) == 1),
-        **corpus_stats,
-        **_coverage(token_stats),
+        "alphabet_size": len(learned.alphabet),
+        # Distinct words the learner read: the most frequent max_input_words, less those
+        # too long or with a character outside the alphabet (still counted for coverage).
+        "learner_input_words": learned.input_words,
+        **counts.stats,
+        **coverage,
     }
     write_vocabulary(output_dir, tokens, stats)
     return VocabResult(tuple(tokens), stats, seconds)

@@ -18,6 +18,7 @@ counts. This wrapper fixes what BERT and bertpipe need around it:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 
 from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib
@@ -27,6 +28,22 @@ from components.errors import BertpipeError
 from components.vocab_gen.config import VocabConfig
 
 JOINER = "##"
+
+
+@dataclasses.dataclass(frozen=True)
+class LearnedVocabulary:
+    """The learner's result and what it learned from.
+
+    Attributes:
+      tokens: the vocabulary in id order.
+      alphabet: the characters kept (each a token and a `##` continuation).
+      input_words: distinct words the learner read (after dropping words that are too
+        long or hold a character outside the alphabet).
+    """
+
+    tokens: list[str]
+    alphabet: list[str]
+    input_words: int
 
 
 def rank_key(item: tuple[str, int]) -> tuple[int, str]:
@@ -106,7 +123,7 @@ def assemble(
 
 def learn(
     word_counts: Iterable[tuple[str, int]], char_counts: Mapping[str, int], config: VocabConfig
-) -> list[str]:
+) -> LearnedVocabulary:
     """Learns a WordPiece vocabulary.
 
     Args:
@@ -116,7 +133,8 @@ def learn(
       config: the learning parameters.
 
     Returns:
-      The tokens in id order, at most `config.vocab_size`.
+      The tokens in id order (at most `config.vocab_size`), the alphabet and the number of
+      words learned from.
 
     Raises:
       BertpipeError: the vocabulary cannot hold the alphabet, or no word is learnable.
@@ -143,4 +161,5 @@ def learn(
         include_joiner_token=True,
         joiner=JOINER,
     )
-    return assemble(learned, reserved, alphabet, config.vocab_size)
+    tokens = assemble(learned, reserved, alphabet, config.vocab_size)
+    return LearnedVocabulary(tokens, alphabet, len(words))

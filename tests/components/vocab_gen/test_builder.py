@@ -10,7 +10,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from components import tokenization, vocabulary
 from components.errors import BertpipeError
-from components.vocab_gen import VocabConfig, builder
+from components.vocab_gen import VocabConfig, builder, learner
 
 UNCASED = tokenization.Normalization()
 # Learn on the first 1,500 lines of Moby-Dick, hold out its last 1,500.
@@ -70,6 +70,7 @@ def test_learned_stats_equal_a_direct_count_and_tokenization(learned):
     assert (stats["total_tokens"], stats["unk_tokens"]) == (len(ids), unk)
     assert stats["coverage"] == (len(ids) - unk) / len(ids)
     assert stats["alphabet_size"] == len({c for w in counts for c in w.decode()})
+    assert stats["learner_input_words"] == len(counts)  # None too long, none with rare chars.
     assert set(result.seconds) == {"counting", "learning", "coverage"}
 
 
@@ -97,20 +98,22 @@ def test_learning_is_deterministic_across_worker_counts_and_file_splits(tmp_path
     (tmp_path / "part-a.txt").write_text("\n".join(lines[250:]) + "\n", encoding="utf-8")
     # Many ties at low counts: the learner's cut-offs must not depend on arrival order.
     config = VocabConfig(vocab_size=400, min_token_count=2)
-    vocabs = []
+    results = []
     for workers, corpus in ((1, str(single)), (2, str(tmp_path / "part-*.txt"))):
         flags = [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
-        out = str(tmp_path / f"vocab-{workers}")
-        builder.learn_vocabulary(
+        # The counting pipeline is where workers differ; the learner runs in this process.
+        counts = builder.count_corpus(
             corpus,
-            out,
             config,
-            make_pipeline=lambda f=flags: beam.Pipeline(options=PipelineOptions(f)),
+            lambda f=flags: beam.Pipeline(options=PipelineOptions(f)),
+            str(tmp_path / f"work-{workers}"),
         )
-        with open(os.path.join(out, "vocab.txt"), "rb") as f:
-            vocabs.append(f.read())
-    assert vocabs[0] == vocabs[1]
-    assert len(vocabs[0].splitlines()) > 300
+        results.append((counts, learner.learn(counts.top_words, counts.char_counts, config)))
+    (counts_1, learned_1), (counts_2, learned_2) = results
+    assert counts_1.top_words == counts_2.top_words
+    assert counts_1.char_counts == counts_2.char_counts
+    assert learned_1.tokens == learned_2.tokens
+    assert len(learned_1.tokens) > 300
 
 
 def test_learning_names_a_glob_that_matches_nothing(tmp_path):

@@ -32,7 +32,7 @@ def _char_counts(word_counts):
 
 
 def _learn(words=WORDS, config=CONFIG, chars=None):
-    return learner.learn(list(words.items()), chars or _char_counts(words), config)
+    return learner.learn(list(words.items()), chars or _char_counts(words), config).tokens
 
 
 def test_learn_orders_reserved_unused_alphabet_then_pieces():
@@ -47,15 +47,17 @@ def test_learn_orders_reserved_unused_alphabet_then_pieces():
 def test_learn_keeps_every_alphabet_character_and_its_continuation():
     # 'q' only occurs in words beyond the learner's input (counted by Beam over all words).
     chars = {**_char_counts(WORDS), "q": 1}
-    tokens = _learn(chars=chars)
+    learned = learner.learn(list(WORDS.items()), chars, CONFIG)
+    assert learned.alphabet == sorted(chars)
+    assert learned.input_words == len(WORDS)
     for c in chars:
-        assert c in tokens and "##" + c in tokens
+        assert c in learned.tokens and "##" + c in learned.tokens
 
 
 def test_learn_does_not_depend_on_input_order():
     items = list(WORDS.items())
     random.Random(7).shuffle(items)
-    assert learner.learn(items, _char_counts(WORDS), CONFIG) == _learn()
+    assert learner.learn(items, _char_counts(WORDS), CONFIG).tokens == _learn()
 
 
 def test_select_alphabet_keeps_most_frequent_ties_by_character_and_no_whitespace():
