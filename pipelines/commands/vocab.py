@@ -68,10 +68,9 @@ def run(args) -> int:
 
     config = _config(args)
     options = pipeline_options(args.beam_args, command="bertpipe vocab")
-    common = {
-        "make_pipeline": lambda: beam.Pipeline(options=options),
-        "work_dir": os.path.join(args.output, ".vocab_gen_work"),
-    }
+    # Scratch files go to <output>/.vocab_gen_work (reachable by remote Beam workers when
+    # the output is, e.g. on gs://) and are removed afterwards.
+    common = {"make_pipeline": lambda: beam.Pipeline(options=options)}
     if args.vocab_uri:
         if config.learning_overrides():
             raise BertpipeError(
