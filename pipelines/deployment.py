@@ -278,11 +278,17 @@ class DeploymentConfig:
                 "topology) or set tpu_evaluator: false."
             )
 
-    def check_target(self, target: str, pipeline_root: str) -> None:
-        """Raises BertpipeError unless this config can run a pipeline on `target`."""
+    def check_target(self, target: str, pipeline_root: str | None = None) -> None:
+        """Raises BertpipeError unless this config can run a pipeline on `target`.
+
+        Args:
+          target: `kubeflow` or `vertex`.
+          pipeline_root: checked too when given (a Kubeflow YAML gets its root at submit).
+        """
         if target not in TARGETS:
             raise BertpipeError(f"target must be one of {list(TARGETS)}, got {target!r}.")
-        check_pipeline_root(pipeline_root, target)
+        if pipeline_root is not None:
+            check_pipeline_root(pipeline_root, target)
         images = [("images.default", self.images.default), ("images.tpu", self.images.tpu)]
         images += [(f"images.components.{k}", v) for k, v in self.images.components.items()]
         if not self.images.default:
