@@ -116,3 +116,16 @@ def compile_job(pipeline, images: Mapping[str, str], specs: Mapping[str, object]
                 f"{cid!r} (executors: {sorted(executors)}); TFX changed its executor labels."
             )
     return job
+
+
+def check_no_secrets(text: str, what: str) -> None:
+    """Refuses to write a compiled file that holds a credential (it is shared with the project)."""
+    from pipelines.secrets import find_secrets
+
+    found = find_secrets(text)
+    if found:
+        raise BertpipeError(
+            f"{what} would contain a credential ({', '.join(found)}), e.g. from a config "
+            "value or custom_config; remove it and give the step its identity instead "
+            "(Workload Identity on GKE, the Vertex service account)."
+        )

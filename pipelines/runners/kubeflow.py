@@ -135,6 +135,7 @@ def compile_kubeflow(
     header = _HEADER.format(name=pipeline.pipeline_info.pipeline_name, tfx=version.__version__)
     documents = [pipeline_spec] + ([platform] if platform else [])
     text = header + yaml.safe_dump_all(documents, sort_keys=True)
+    kfp_v2.check_no_secrets(text, "the compiled Kubeflow pipeline")
     if output_path is not None:
         with open(output_path, "w", encoding="utf-8") as f:
             f.write(text)
