@@ -142,8 +142,152 @@ def compile_kubeflow(
     return KubeflowPackage(pipeline_spec, platform, text)
 
 
-def check_submit_root(pipeline_root: str | None) -> str | None:
-    """A submit-time root must be gs:// too; None keeps the cluster's default root."""
-    if pipeline_root is None:
-        return None
-    return deployment_lib.check_pipeline_root(pipeline_root, "kubeflow")
+@dataclasses.dataclass(frozen=True)
+class SubmittedRun:
+    """A run accepted by the orchestrator: its id and where a person can watch it."""
+
+    run_id: str
+    url: str
+
+
+def submit_kubeflow(
+    package_path: str,
+    *,
+    host: str,
+    namespace: str | None = None,
+    experiment: str = "bertpipe",
+    run_name: str | None = None,
+    pipeline_root: str | None = None,
+    service_account: str | None = None,
+    existing_token: str | None = None,
+    enable_caching: bool | None = None,
+) -> SubmittedRun:
+    """Starts a run of a compiled package on a KFP 2.x API with `kfp.Client`.
+
+    kfp 2.5's `create_run_from_pipeline_package` sends: GET /apis/v2beta1/healthz, GET
+    /apis/v2beta1/experiments (by name), POST /apis/v2beta1/experiments if it is missing,
+    then POST /apis/v2beta1/runs with both YAML documents embedded (no pipeline upload).
+
+    Args:
+      package_path: the `.yaml` from `compile_kubeflow`.
+      host: KFP base URL, e.g. http://localhost:8080 (kubectl port-forward).
+      namespace: Kubeflow profile namespace (multi-user); None for standalone KFP.
+      experiment: experiment name, created if missing.
+      run_name: display name; None lets kfp name it after the file and time.
+      pipeline_root: gs:// root; None uses the cluster's default (kfp-launcher ConfigMap).
+      service_account: Kubernetes service account of the run's pods; None = server default.
+      existing_token: bearer token for an authenticating proxy in front of the API.
+      enable_caching: override the compiled caching setting of every step.
+
+    Raises:
+      BertpipeError: a bad argument, or the API could not be reached, refused the
+        credentials or the permission; one line saying what to check.
+    """
+    import os
+
+    if not package_path.endswith((".yaml", ".yml")) or not os.path.isfile(package_path):
+        raise BertpipeError(
+            f"Kubeflow package {package_path!r} must be an existing .yaml/.yml file from "
+            "bertpipe compile --target kubeflow."
+        )
+    deployment_lib.KubeflowConfig(host=host, experiment=experiment)  # Checks the host URL.
+    if pipeline_root is not None:
+        deployment_lib.check_pipeline_root(pipeline_root, "kubeflow")
+    result = _call_kfp(
+        host,
+        namespace,
+        lambda client: client.create_run_from_pipeline_package(
+            package_path,
+            arguments={},
+            run_name=run_name,
+            experiment_name=experiment,
+            namespace=namespace or None,
+            pipeline_root=pipeline_root,
+            enable_caching=enable_caching,
+            service_account=service_account or None,
+        ),
+        existing_token,
+    )
+    return SubmittedRun(result.run_id, f"{host.rstrip('/')}/#/runs/details/{result.run_id}")
+
+
+def _call_kfp(host, namespace, call, existing_token):
+    import contextlib
+    import io
+    import warnings
+
+    import kfp
+    import urllib3
+    from kfp_server_api.exceptions import ApiException
+
+    try:
+        # kfp.Client retries a failing health check 5 times, 10 s apart, logging
+        # tracebacks: one probe first turns a refusal into one clear message at once.
+        _check_health(host, namespace, existing_token)
+        # kfp prints links and warns about its own version; bertpipe prints the result.
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            client = kfp.Client(
+                host=host, namespace=namespace or "kubeflow", existing_token=existing_token
+            )
+            return call(client)
+    except ApiException as e:
+        raise BertpipeError(_api_error(e, host, namespace)) from None
+    except urllib3.exceptions.HTTPError as e:
+        reason = getattr(e, "reason", None) or e
+        raise BertpipeError(
+            f"cannot reach the KFP API at {host}: {_one_line(reason)}. Check --host and that "
+            "the API is reachable, e.g. keep `kubectl -n bertpipe port-forward "
+            "svc/ml-pipeline-ui 8080:80` running and use http://localhost:8080."
+        ) from None
+
+
+def _check_health(host: str, namespace: str | None, existing_token: str | None) -> None:
+    """GET /apis/v2beta1/healthz once, as kfp.Client would; multi-user KFP needs a namespace."""
+    import kfp_server_api
+
+    config = kfp_server_api.Configuration(host=host.rstrip("/"))
+    if existing_token:
+        config.api_key["authorization"] = existing_token
+        config.api_key_prefix["authorization"] = "Bearer"
+    health = kfp_server_api.HealthzServiceApi(kfp_server_api.ApiClient(config)).get_healthz()
+    if health.multi_user and not namespace:
+        raise BertpipeError(
+            f"the KFP at {host} is multi-user (Kubeflow profiles): pass the namespace of "
+            "your profile (--namespace or kubeflow.namespace)."
+        )
+
+
+def _api_error(e, host: str, namespace: str | None) -> str:
+    where = f" in namespace {namespace!r}" if namespace else ""
+    if e.status == 401:
+        return (
+            f"the KFP API at {host} refused the request as unauthenticated (401). Check your "
+            "credentials: the token for the proxy in front of KFP, or reach the API through "
+            "kubectl port-forward."
+        )
+    if e.status == 403:
+        return (
+            f"permission denied by the KFP API at {host}{where} (403). Check that your "
+            "identity may create experiments and runs there (Kubeflow profile "
+            "contributor, or the RBAC of the proxy)."
+        )
+    if e.status == 404:
+        return (
+            f"no KFP 2.x API at {host} (404). Check --host: the base URL of the KFP UI/API "
+            "(e.g. http://localhost:8080), with no path; KFP 1.x has no v2beta1 API."
+        )
+    detail = e.body
+    try:
+        import json
+
+        parsed = json.loads(e.body)
+        detail = parsed.get("message") or parsed.get("error") or e.body
+    except (TypeError, ValueError, AttributeError):
+        pass
+    return f"the KFP API at {host} answered {e.status} {e.reason}: {_one_line(detail)}"
+
+
+def _one_line(value, limit: int = 300) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
