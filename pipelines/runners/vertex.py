@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 
 from components.errors import BertpipeError
+from pipelines import deployment as deployment_lib
 from pipelines.deployment import DeploymentConfig
 from pipelines.runners import kfp_v2
 
@@ -139,3 +140,139 @@ def compile_vertex(
         with open(output_path, "w", encoding="utf-8") as f:
             json.dump(job, f, sort_keys=True, indent=1)
     return job
+
+
+def submit_vertex(
+    template_path: str,
+    *,
+    project: str,
+    region: str,
+    pipeline_root: str | None = None,
+    service_account: str | None = None,
+    display_name: str | None = None,
+    job_id: str | None = None,
+    enable_caching: bool | None = None,
+    credentials=None,
+    api_endpoint: str | None = None,
+    api_transport: str = "grpc",
+):
+    """Submits a compiled PipelineJob JSON to Vertex AI Pipelines; returns its id and URL.
+
+    Args:
+      template_path: the `.json` from `compile_vertex`.
+      project, region: where the run goes.
+      pipeline_root: gs:// root overriding the compiled one.
+      service_account: identity of the run (its steps and the TPU training job);
+        the submitter needs `iam.serviceAccounts.actAs` on it.
+      display_name: run name in the console; default: the pipeline name.
+      job_id: run id; default: Vertex derives one from the name and time.
+      enable_caching: override the compiled caching setting of every step.
+      credentials: google.auth credentials; None = Application Default Credentials.
+      api_endpoint, api_transport: a non-default Vertex endpoint (e.g. Private Service
+        Connect) and transport (`grpc` or `rest`); None keeps the regional endpoint.
+
+    Raises:
+      BertpipeError: a bad argument, missing credentials, a refused permission, or an
+        unreachable endpoint; one line saying what to check.
+    """
+    import os
+
+    from pipelines.runners.kubeflow import SubmittedRun
+
+    if not template_path.endswith(".json") or not os.path.isfile(template_path):
+        raise BertpipeError(
+            f"Vertex template {template_path!r} must be an existing .json file from "
+            "bertpipe compile --target vertex."
+        )
+    if pipeline_root is not None:
+        deployment_lib.check_pipeline_root(pipeline_root, "vertex")
+    with open(template_path, encoding="utf-8") as f:
+        name = json.load(f)["pipelineSpec"]["pipelineInfo"]["name"]
+    kwargs = {
+        "display_name": display_name or name,
+        "template_path": template_path,
+        "job_id": job_id,
+        "pipeline_root": pipeline_root,
+        "enable_caching": enable_caching,
+        "project": project,
+        "location": region,
+        "credentials": credentials,
+    }
+
+    def create_and_submit(aiplatform):
+        if api_endpoint:
+            aiplatform.init(api_endpoint=api_endpoint, api_transport=api_transport)
+        job = aiplatform.PipelineJob(**kwargs)
+        job.submit(service_account=service_account or None)
+        return job
+
+    job = _call_vertex(project, region, create_and_submit)
+    return SubmittedRun(job.resource_name.rsplit("/", 1)[-1], job._dashboard_uri())
+
+
+def _call_vertex(project: str, region: str, call):
+    import contextlib
+    import io
+    import logging
+    import warnings
+
+    from google.api_core import exceptions as api
+    from google.auth import exceptions as auth
+    from google.cloud import aiplatform
+
+    where = f"project {project!r}, region {region!r}"
+    # aiplatform logs a traceback when its best-effort bucket check fails, and prints
+    # progress; bertpipe reports the outcome in one line instead.
+    quiet = _DropTracebacks()
+    loggers = [logging.getLogger(f"google.cloud.aiplatform.{m}") for m in ("base", "pipeline_jobs")]
+    for logger in loggers:
+        logger.addFilter(quiet)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return call(aiplatform)
+    except auth.DefaultCredentialsError:
+        message = (
+            "no Google Cloud credentials found: run `gcloud auth application-default "
+            "login`, set GOOGLE_APPLICATION_CREDENTIALS, or run where Workload Identity "
+            "provides them."
+        )
+    except auth.GoogleAuthError as e:
+        message = (
+            f"Google Cloud credentials were refused ({_first_line(e)}): refresh them with "
+            "`gcloud auth application-default login`."
+        )
+    except api.Unauthorized:
+        message = (
+            f"Vertex AI rejected the credentials for {where} (401): check which account is active."
+        )
+    except api.Forbidden as e:
+        message = (
+            f"permission denied by Vertex AI in {where} (403: {_first_line(e)}). Check that "
+            "your account has roles/aiplatform.user and may act as the run's service "
+            "account (roles/iam.serviceAccountUser), and that the Vertex AI API is enabled."
+        )
+    except api.NotFound as e:
+        message = f"Vertex AI found no {where} ({_first_line(e)}): check the project id and region."
+    except api.BadRequest as e:
+        message = f"Vertex AI rejected the pipeline in {where}: {_first_line(e)}"
+    except (api.GoogleAPIError, OSError) as e:
+        message = (
+            f"cannot reach Vertex AI for {where} ({_first_line(e)}): check the region, the "
+            "network and the API endpoint."
+        )
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
+    raise BertpipeError(message)
+
+
+class _DropTracebacks:
+    def filter(self, record) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _first_line(error, limit: int = 300) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

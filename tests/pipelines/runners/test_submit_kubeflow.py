@@ -12,7 +12,7 @@ from pipelines.deployment import DeploymentConfig, ImageConfig
 from pipelines.runners import kubeflow
 from pipelines.tpu import TpuConfig
 from tests.pipelines.runners import stand_in
-from tests.pipelines.runners.kfp_api import API, EXPERIMENT_ID, RUN_ID, KfpApiServer
+from tests.pipelines.runners.api_servers import API, EXPERIMENT_ID, RUN_ID, KfpApiServer
 
 ROOT = "gs://b/root"
 
