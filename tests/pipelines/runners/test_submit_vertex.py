@@ -66,6 +66,18 @@ def test_submit_creates_the_pipeline_job_and_returns_id_and_url(template, vertex
         service_account=compile_tests.SA,
         job_id="nightly-1",
     )
+    assert [(r.method, r.path) for r in vertex_api.requests] == [
+        ("GET", "/storage/v1/b/b"),  # The root's bucket: missing, so aiplatform creates it
+        ("POST", "/storage/v1/b"),  # and lets the run's service account use it.
+        ("GET", "/storage/v1/b/b/iam"),
+        ("PUT", "/storage/v1/b/b/iam"),
+        ("POST", "/v1/projects/p/locations/us-central1/pipelineJobs"),
+    ]
+    grants = {b["role"]: b["members"] for b in vertex_api.requests[3].body["bindings"]}
+    assert grants == {
+        "roles/storage.objectCreator": [f"serviceAccount:{compile_tests.SA}"],
+        "roles/storage.objectViewer": [f"serviceAccount:{compile_tests.SA}"],
+    }
     create = vertex_api.requests[-1]
     assert (create.method, create.path) == (
         "POST",
