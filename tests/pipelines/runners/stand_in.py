@@ -70,6 +70,7 @@ def run_fn(fn_args) -> None:
     tf.saved_model.save(
         model, fn_args.serving_model_dir, signatures={"serving_default": model.score}
     )
+    tf.io.gfile.makedirs(fn_args.model_run_dir)
     with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, "config.json"), "w") as f:
         f.write(json.dumps(fn_args.custom_config or {}, sort_keys=True))
 
