@@ -60,6 +60,11 @@ FEATURES: tuple[Feature, ...] = (
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 
+# Optional, outside the schema: explicit token positions for packed sequences, read only
+# when a reader asks for them (Model Garden's `use_position_id`); bertpipe never writes it.
+POSITION_IDS = "position_ids"
+POSITION_IDS_FEATURE = Feature(POSITION_IDS, "int64", _SEQ)
+
 # The flag that sets each length, for error messages that say what to change.
 _LENGTH_FLAGS = {_SEQ: "seq_length", _PRED: "max_predictions_per_seq", _ONE: "(fixed)"}
 

@@ -1,0 +1,254 @@
+"""Trainer configs: input data, BERT model sizes and the masked-LM task.
+
+Frozen dataclasses validated in `__post_init__`, loaded and overridden with
+`components/configs.py` (`from_dict`, `load_file`, `parse_overrides`) and sent between
+components as JSON (`to_json`/`from_json`). This module imports no TensorFlow, so pipeline
+code and the CLI can build and check configs cheaply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from components.errors import BertpipeError
+from components.features import MaskedLMSchema
+
+# Standard BERT sizes (Turc et al. 2019 miniatures + the original two): name ->
+# (num_layers, hidden_size). Heads are hidden/64 and the intermediate size 4*hidden.
+BERT_SIZES: dict[str, tuple[int, int]] = {
+    "tiny": (2, 128),
+    "mini": (4, 256),
+    "small": (4, 512),
+    "medium": (8, 512),
+    "base": (12, 768),
+    "large": (24, 1024),
+}
+
+Compression = Literal["auto", "gzip", "none"]
+Activation = Literal["gelu", "gelu_exact", "relu"]
+
+
+def _check_int(owner: str, name: str, value, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise BertpipeError(f"{owner}.{name} must be an integer >= {minimum}; got {value!r}.")
+
+
+def _check_rate(owner: str, name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+        raise BertpipeError(f"{owner}.{name} must be a number in [0, 1); got {value!r}.")
+
+
+def _check_choice(owner: str, name: str, value, choices) -> None:
+    if value not in choices:
+        raise BertpipeError(f"{owner}.{name} must be one of {list(choices)}; got {value!r}.")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Where and how one split of masked-LM examples is read.
+
+    Attributes:
+      input_path: a file, glob or list of them (local or any `tf.io.gfile` filesystem,
+        e.g. `gs://`), e.g. `<examples artifact>/Split-train/*`. Stored as a tuple.
+      global_batch_size: examples per step over all replicas (each replica gets
+        `global_batch_size / num_replicas`).
+      is_training: repeat forever and shuffle; otherwise read once, in order.
+      drop_remainder: drop a last partial batch (static shapes, needed on TPUs).
+      shuffle_buffer_size: records in the shuffle buffer (training only).
+      seed: shuffle seed; None shuffles differently on every run and lets tf.data
+        interleave files non-deterministically (faster).
+      cache: cache the records of this input pipeline in memory after the first epoch.
+      cycle_length: files read in parallel (interleaved) when there are several.
+      sharding: give each input pipeline (host) a disjoint part of the data.
+      examples_consume: read only the first N records of each input pipeline
+        (None = all).
+      compression: `gzip`, `none`, or `auto` (detected from the first file's header).
+      seq_length: tokens per record; must equal what the example generator wrote.
+      max_predictions_per_seq: masked positions per record; same.
+      use_next_sentence_label: read `next_sentence_labels` (and train the NSP head).
+      use_position_id: read explicit `position_ids` from the records (packed
+        sequences); bertpipe's generator does not write them.
+    """
+
+    input_path: str | tuple[str, ...] = ()
+    global_batch_size: int = 256
+    is_training: bool = True
+    drop_remainder: bool = True
+    shuffle_buffer_size: int = 10_000
+    seed: int | None = None
+    cache: bool = False
+    cycle_length: int = 8
+    sharding: bool = True
+    examples_consume: int | None = None
+    compression: Compression = "auto"
+    seq_length: int = 128
+    max_predictions_per_seq: int = 20
+    use_next_sentence_label: bool = True
+    use_position_id: bool = False
+
+    def __post_init__(self):
+        paths = (self.input_path,) if isinstance(self.input_path, str) else self.input_path
+        if not isinstance(paths, tuple | list) or not all(isinstance(p, str) and p for p in paths):
+            raise BertpipeError(
+                f"DataConfig.input_path must be a path/glob or a list of non-empty ones; "
+                f"got {self.input_path!r}."
+            )
+        object.__setattr__(self, "input_path", tuple(paths))
+        _check_int("DataConfig", "global_batch_size", self.global_batch_size, 1)
+        _check_int("DataConfig", "shuffle_buffer_size", self.shuffle_buffer_size, 1)
+        _check_int("DataConfig", "cycle_length", self.cycle_length, 1)
+        if self.examples_consume is not None:
+            _check_int("DataConfig", "examples_consume", self.examples_consume, 1)
+        if self.seed is not None:
+            _check_int("DataConfig", "seed", self.seed, 0)
+        _check_choice("DataConfig", "compression", self.compression, ("auto", "gzip", "none"))
+        MaskedLMSchema(self.seq_length, self.max_predictions_per_seq)  # validates both
+
+    @property
+    def schema(self) -> MaskedLMSchema:
+        """The feature schema these records were written with."""
+        return MaskedLMSchema(self.seq_length, self.max_predictions_per_seq)
+
+
+@dataclasses.dataclass(frozen=True)
+class BertConfig:
+    """A BERT encoder's architecture (defaults: BERT-Base, uncased vocabulary).
+
+    Use `BertConfig.sized("tiny", vocab_size=...)` for the standard sizes.
+
+    Attributes:
+      vocab_size: rows of the token embedding; must equal the lines of `vocab.txt`.
+      hidden_size: width of every token representation.
+      num_layers: transformer blocks.
+      num_attention_heads: heads per block; must divide hidden_size.
+      intermediate_size: width of the feed-forward layer inside each block.
+      hidden_activation: `gelu` (tanh approximation, as google-research/bert and Model
+        Garden), `gelu_exact` (erf) or `relu`.
+      dropout_rate: dropout on embeddings and block outputs.
+      attention_dropout_rate: dropout on attention probabilities.
+      max_position_embeddings: longest sequence the model can read.
+      type_vocab_size: segment ids (2: sentence A and B).
+      initializer_range: stddev of the truncated-normal weight initializer.
+    """
+
+    vocab_size: int = 30522
+    hidden_size: int = 768
+    num_layers: int = 12
+    num_attention_heads: int = 12
+    intermediate_size: int = 3072
+    hidden_activation: Activation = "gelu"
+    dropout_rate: float = 0.1
+    attention_dropout_rate: float = 0.1
+    max_position_embeddings: int = 512
+    type_vocab_size: int = 2
+    initializer_range: float = 0.02
+
+    def __post_init__(self):
+        for name in (
+            "vocab_size",
+            "hidden_size",
+            "num_layers",
+            "num_attention_heads",
+            "intermediate_size",
+            "max_position_embeddings",
+            "type_vocab_size",
+        ):
+            _check_int("BertConfig", name, getattr(self, name), 1)
+        if self.hidden_size % self.num_attention_heads:
+            raise BertpipeError(
+                f"BertConfig.hidden_size ({self.hidden_size}) must be a multiple of "
+                f"num_attention_heads ({self.num_attention_heads})."
+            )
+        _check_choice(
+            "BertConfig",
+            "hidden_activation",
+            self.hidden_activation,
+            ("gelu", "gelu_exact", "relu"),
+        )
+        _check_rate("BertConfig", "dropout_rate", self.dropout_rate)
+        _check_rate("BertConfig", "attention_dropout_rate", self.attention_dropout_rate)
+        if (
+            isinstance(self.initializer_range, bool)
+            or not isinstance(self.initializer_range, int | float)
+            or self.initializer_range <= 0
+        ):
+            raise BertpipeError(
+                f"BertConfig.initializer_range must be a number > 0; got "
+                f"{self.initializer_range!r}."
+            )
+
+    @classmethod
+    def sized(cls, size: str, **overrides) -> BertConfig:
+        """The named standard size (`tiny`, `mini`, `small`, `medium`, `base`, `large`).
+
+        Args:
+          size: a key of `BERT_SIZES`.
+          **overrides: any other field, e.g. `vocab_size=8000, dropout_rate=0.0`.
+        """
+        if size not in BERT_SIZES:
+            raise BertpipeError(f"unknown BERT size {size!r}; choose one of {list(BERT_SIZES)}.")
+        layers, hidden = BERT_SIZES[size]
+        fields = {
+            "num_layers": layers,
+            "hidden_size": hidden,
+            "num_attention_heads": hidden // 64,
+            "intermediate_size": 4 * hidden,
+        }
+        fields.update(overrides)
+        return cls(**fields)
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskConfig:
+    """What every Task needs: its train and validation data and an optional warm start.
+
+    Attributes:
+      init_checkpoint: a checkpoint (file prefix or directory) to initialise the model
+        from when training starts with no checkpoint of its own; empty = random init.
+      train_data: the training split.
+      validation_data: the validation split (read once, in order, nothing dropped).
+    """
+
+    init_checkpoint: str = ""
+    train_data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    validation_data: DataConfig = dataclasses.field(
+        default_factory=lambda: DataConfig(is_training=False, drop_remainder=False)
+    )
+
+    def __post_init__(self):
+        if not isinstance(self.init_checkpoint, str):
+            raise BertpipeError(
+                f"{type(self).__name__}.init_checkpoint must be a path string; got "
+                f"{self.init_checkpoint!r}."
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class MaskedLMConfig(TaskConfig):
+    """BERT masked-LM (+ next-sentence) pretraining.
+
+    Attributes:
+      model: the encoder architecture; the masked-LM head reuses its hidden size,
+        activation and initializer range and ties its output to the token embedding.
+    """
+
+    model: BertConfig = dataclasses.field(default_factory=BertConfig)
+
+    def __post_init__(self):
+        super().__post_init__()
+        for split in ("train_data", "validation_data"):
+            data = getattr(self, split)
+            if data.seq_length > self.model.max_position_embeddings:
+                raise BertpipeError(
+                    f"{split}.seq_length ({data.seq_length}) exceeds "
+                    f"model.max_position_embeddings ({self.model.max_position_embeddings}); "
+                    f"raise max_position_embeddings or use shorter examples."
+                )
+        if self.train_data.use_next_sentence_label != self.validation_data.use_next_sentence_label:
+            raise BertpipeError(
+                "train_data.use_next_sentence_label and validation_data."
+                "use_next_sentence_label must agree (the model has a next-sentence head or "
+                f"not); got {self.train_data.use_next_sentence_label} and "
+                f"{self.validation_data.use_next_sentence_label}."
+            )

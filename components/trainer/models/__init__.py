@@ -1,0 +1,1 @@
+"""BERT models: `BertEncoder`, `MaskedLMHead`, `BertPretrainer` (all `tf_keras`)."""

@@ -1,0 +1,1 @@
+"""Tasks: `masked_lm.MaskedLMTask` (registered in `components/trainer/registry.py`)."""

@@ -1,0 +1,1 @@
+"""Tests for the trainer library (components/trainer)."""
