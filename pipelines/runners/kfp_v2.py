@@ -14,17 +14,27 @@ pipeline object is left as it was.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator, Mapping
 
 from components.errors import BertpipeError
 from pipelines.deployment import DeploymentConfig, ResourcesConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class SubmittedRun:
+    """A run accepted by KFP or Vertex: its id and the URL where a person can watch it."""
+
+    run_id: str
+    url: str
+
 
 EXECUTOR_LABEL = "{}_executor"  # TFX's step_builder names every executor this way.
 TPU_ACCELERATOR_TYPE = "google.com/tpu"
 
 
 def resource_spec(
-    *, resources: ResourcesConfig | None = None, tpu_chips: int = 0, limits_only=False
+    *, resources: ResourcesConfig | None = None, tpu_chips: int = 0, limits_only: bool = False
 ):
     """A `ResourceSpec` proto: TPU chips as the accelerator, or CPU/memory of `resources`.
 

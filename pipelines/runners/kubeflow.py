@@ -37,6 +37,7 @@ from components.errors import BertpipeError
 from pipelines import deployment as deployment_lib
 from pipelines.deployment import DeploymentConfig
 from pipelines.runners import kfp_v2
+from pipelines.runners.kfp_v2 import SubmittedRun
 
 TRAINER_ID = "Trainer"
 EVALUATOR_ID = "MaskedLMEvaluator"
@@ -142,14 +143,6 @@ def compile_kubeflow(
     return KubeflowPackage(pipeline_spec, platform, text)
 
 
-@dataclasses.dataclass(frozen=True)
-class SubmittedRun:
-    """A run accepted by the orchestrator: its id and where a person can watch it."""
-
-    run_id: str
-    url: str
-
-
 def submit_kubeflow(
     package_path: str,
     *,
@@ -164,9 +157,11 @@ def submit_kubeflow(
 ) -> SubmittedRun:
     """Starts a run of a compiled package on a KFP 2.x API with `kfp.Client`.
 
-    kfp 2.5's `create_run_from_pipeline_package` sends: GET /apis/v2beta1/healthz, GET
-    /apis/v2beta1/experiments (by name), POST /apis/v2beta1/experiments if it is missing,
-    then POST /apis/v2beta1/runs with both YAML documents embedded (no pipeline upload).
+    bertpipe first GETs /apis/v2beta1/healthz once (kfp.Client would retry a refusal for
+    50 s); kfp 2.5's `create_run_from_pipeline_package` then sends its own health check
+    (standalone KFP only), GET /apis/v2beta1/experiments (by name), POST
+    /apis/v2beta1/experiments if it is missing, and POST /apis/v2beta1/runs with both YAML
+    documents embedded (no pipeline upload).
 
     Args:
       package_path: the `.yaml` from `compile_kubeflow`.

@@ -177,8 +177,6 @@ def submit_vertex(
     """
     import os
 
-    from pipelines.runners.kubeflow import SubmittedRun
-
     if not template_path.endswith(".json") or not os.path.isfile(template_path):
         raise BertpipeError(
             f"Vertex template {template_path!r} must be an existing .json file from "
@@ -207,7 +205,13 @@ def submit_vertex(
         return job
 
     job = _call_vertex(project, region, create_and_submit)
-    return SubmittedRun(job.resource_name.rsplit("/", 1)[-1], job._dashboard_uri())
+    # resource_name: projects/<number>/locations/<region>/pipelineJobs/<id>
+    _, project_number, _, location, _, run_id = job.resource_name.split("/")
+    url = (
+        f"https://console.cloud.google.com/vertex-ai/locations/{location}/pipelines/runs/"
+        f"{run_id}?project={project_number}"
+    )
+    return kfp_v2.SubmittedRun(run_id, url)
 
 
 def _call_vertex(project: str, region: str, call):
