@@ -209,13 +209,16 @@ def _varints(values: np.ndarray) -> tuple[bytes, np.ndarray]:
     width = max(1, (int(v.max()).bit_length() + 6) // 7)
     if width == 1:  # Every value < 128: one byte each (masks, segment ids, positions).
         return v.astype(np.uint8).tobytes(), np.full(len(v), v.shape[1], np.int64)
-    nbytes = np.ones(v.shape, np.int64)
+    v = v.astype(np.int32) if width <= 4 else v  # Narrow integers make every step faster.
+    nbytes = np.ones(v.shape, np.int8)
     for k in range(1, width):
         nbytes += v >= (1 << (7 * k))
-    groups = np.empty(v.shape + (width,), np.uint8)
+    groups = np.empty((*v.shape, width), np.uint8)
     for k in range(width):
-        groups[..., k] = ((v >> (7 * k)) & 0x7F) | ((nbytes > k + 1) << 7)
-    return groups[np.arange(width) < nbytes[..., None]].tobytes(), nbytes.sum(axis=1)
+        more = (nbytes > k + 1).view(np.uint8) << np.uint8(7)
+        groups[..., k] = ((v >> (7 * k)) & 0x7F).astype(np.uint8) | more
+    keep = np.flatnonzero(np.arange(width, dtype=np.int8) < nbytes[..., None])
+    return groups.reshape(-1)[keep].tobytes(), nbytes.sum(axis=1, dtype=np.int64)
 
 
 def _feature_column(feature: Feature, values: np.ndarray):

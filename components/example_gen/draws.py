@@ -12,8 +12,9 @@ import numpy as np
 # Scalar draws are handed out from pre-drawn blocks: one NumPy call per block instead of
 # one per draw (a NumPy scalar call costs ~20x a Python list lookup).
 _BLOCK = 64
-# Up to this many coin flips are drawn one by one from the block; more use one binomial.
-_MAX_LOOSE_FLIPS = 16
+# Up to this many coin flips come from the bits of one uniform (53 random bits); more use
+# one binomial draw.
+_MAX_BIT_FLIPS = 32
 
 
 class Draws:
@@ -43,8 +44,8 @@ class Draws:
 
     def heads(self, flips: int) -> int:
         """How many of `flips` fair coin flips come up heads."""
-        if flips <= _MAX_LOOSE_FLIPS:
-            return sum(self.uniform() < 0.5 for _ in range(flips))
+        if flips <= _MAX_BIT_FLIPS:
+            return int(self.uniform() * (1 << flips)).bit_count()
         return int(self.rng.binomial(flips, 0.5))
 
 

@@ -50,8 +50,13 @@ def choose_tokens(
     Returns:
       (chosen [batch, max_predictions] positions in draw order, valid [batch, max_predictions]).
     """
-    order = np.argsort(np.where(allowed, keys, 2.0), axis=1, kind="stable")
-    chosen = order[:, :max_predictions]
+    keyed = np.where(allowed, keys, 2.0)
+    if max_predictions < keyed.shape[1]:  # Partition, then sort only the winners.
+        chosen = np.argpartition(keyed, max_predictions - 1, axis=1)[:, :max_predictions]
+    else:
+        chosen = np.broadcast_to(np.arange(keyed.shape[1]), keyed.shape)
+    rank = np.argsort(np.take_along_axis(keyed, chosen, axis=1), axis=1, kind="stable")
+    chosen = np.take_along_axis(chosen, rank, axis=1)
     take = np.minimum(counts, allowed.sum(axis=1))
     valid = np.arange(chosen.shape[1])[None, :] < take[:, None]
     return chosen, valid
