@@ -15,7 +15,7 @@ from either side are interchangeable:
 | masked_lm_weights    | float32 | [max_predictions_per_seq] | 0.0     |
 | next_sentence_labels | int64   | [1]                       | -       |
 
-TensorFlow is imported lazily so that the schema itself can be used without it.
+TensorFlow and NumPy are imported lazily so that the schema itself can be used without them.
 `serialize_batch` writes a whole batch of NumPy arrays as `tf.train.Example` wire bytes
 without building a proto per record (~25x faster than `serialize`, the same bytes as
 `to_example(...).SerializeToString(deterministic=True)`): the example generator's hot path.
@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from components.errors import BertpipeError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 INPUT_IDS = "input_ids"
 INPUT_MASK = "input_mask"
@@ -156,6 +157,8 @@ class MaskedLMSchema:
         Int64 values must be non-negative. The bytes equal
         `to_example(row).SerializeToString(deterministic=True)` (features in name order).
         """
+        import numpy as np
+
         missing = sorted(set(FEATURE_NAMES) - set(arrays))
         if missing:
             raise BertpipeError(f"serialize_batch needs every feature; missing {missing}.")
@@ -201,6 +204,8 @@ def _varint(value: int) -> bytes:
 
 def _varints(values: np.ndarray) -> tuple[bytes, np.ndarray]:
     """Varint-encodes a [rows, n] array of non-negative ints: (all bytes, bytes per row)."""
+    import numpy as np
+
     v = values.astype(np.int64, copy=False)
     if v.size == 0:
         return b"", np.zeros(len(v), np.int64)
@@ -223,6 +228,8 @@ def _varints(values: np.ndarray) -> tuple[bytes, np.ndarray]:
 
 def _feature_column(feature: Feature, values: np.ndarray):
     """(header(payload_len) -> bytes, payload bytes, row offsets, payload length per row)."""
+    import numpy as np
+
     if feature.dtype == "int64":
         payload, lengths = _varints(values)
         kind = b"\x1a"  # Feature.int64_list

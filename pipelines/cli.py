@@ -3,6 +3,9 @@
 Each subcommand is a module in `pipelines/commands/` with `NAME`, `HELP`,
 `add_arguments(parser)` and `run(args) -> int`; command modules import only the standard
 library at module level, so `bertpipe --help` is instant and works in a broken environment.
+A command that sets `PASSES_UNKNOWN_ARGS = True` receives the options it does not define
+(e.g. Beam pipeline options) in `args.unknown_args`; for any other command they are an
+error.
 A `BertpipeError` (a user mistake) is printed as one line with no traceback.
 """
 
@@ -18,7 +21,7 @@ from components.errors import BertpipeError
 from pipelines import __version__
 
 # Only commands that work are listed; later work adds its module name here.
-COMMANDS: tuple[str, ...] = ("doctor", "corpus")
+COMMANDS: tuple[str, ...] = ("doctor", "corpus", "examples")
 
 _PROG = "bertpipe"
 
@@ -40,7 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
             module.NAME, help=module.HELP, description=module.__doc__.strip()
         )
         module.add_arguments(sub)
-        sub.set_defaults(_run=module.run, _needs_stack=getattr(module, "NEEDS_STACK", True))
+        sub.set_defaults(
+            _run=module.run,
+            _needs_stack=getattr(module, "NEEDS_STACK", True),
+            _passes_unknown=getattr(module, "PASSES_UNKNOWN_ARGS", False),
+        )
     return parser
 
 
@@ -56,7 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the process exit status."""
     _quiet_library_noise()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "_passes_unknown", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.unknown_args = unknown
     if not getattr(args, "command", None):
         parser.print_help()
         return 2

@@ -29,6 +29,7 @@ README "Example generation" section):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import apache_beam as beam
@@ -52,8 +53,10 @@ def match_corpus(patterns: Sequence[str]) -> list[tuple[str, int]]:
         raise BertpipeError(f"corpus must be a non-empty list of file globs; got {patterns!r}.")
     found: dict[str, int] = {}
     for pattern in patterns:
+        local = "://" not in pattern
         try:
-            metadata = FileSystems.match([pattern])[0].metadata_list
+            metadata = FileSystems.match([os.path.expanduser(pattern) if local else pattern])
+            metadata = metadata[0].metadata_list
         except Exception as e:  # Beam raises BeamIOError for unknown schemes, bad buckets...
             raise BertpipeError(f"cannot list corpus glob {pattern!r}: {e}") from None
         files = [m for m in metadata if not m.path.endswith("/")]
