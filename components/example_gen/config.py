@@ -69,7 +69,7 @@ class ExampleGenConfig:
                 "whole_word_mask=True; set whole_word_mask=True or max_ngram_size=1."
             )
         _check_float("eval_fraction", self.eval_fraction, 0.0, 1.0, high_open=True)
-        _check_float("bucket_mb", self.bucket_mb, 0.001, 4096.0)
+        _check_float("bucket_mb", self.bucket_mb, 0.0001, 4096.0)
         _check_bool("gzip", self.gzip)
 
     @property

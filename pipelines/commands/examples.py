@@ -73,6 +73,8 @@ def run(args) -> int:
     given.update({field: getattr(args, _dest(flag)) for flag, field in _SWITCHES.items()})
     config = ExampleGenConfig(**{k: v for k, v in given.items() if v is not None})
     corpus = [g.strip() for g in args.corpus.split(",") if g.strip()]
+    # Beam's worker processes inherit this: google-api-core warns on every import there.
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning")
     options = PipelineOptions(args.unknown_args)
     progress = _Progress(args.output)
     try:

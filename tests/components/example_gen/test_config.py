@@ -30,7 +30,7 @@ def test_defaults_are_the_reference_flags():
         ({"short_seq_prob": 1.5}, r"short_seq_prob must be a number in \[0.0, 1.0\]; got 1.5"),
         ({"seed": -1}, r"seed must be an integer in \[0, 9223372036854775807\]; got -1"),
         ({"eval_fraction": 1.0}, r"eval_fraction must be a number in \[0.0, 1.0\); got 1.0"),
-        ({"bucket_mb": 0}, r"bucket_mb must be a number in \[0.001, 4096.0\]; got 0"),
+        ({"bucket_mb": 0}, r"bucket_mb must be a number in \[0.0001, 4096.0\]; got 0"),
         ({"lower_case": "yes"}, r"lower_case must be true or false; got 'yes'"),
         ({"max_ngram_size": 3}, r"max_ngram_size=3 .* needs whole_word_mask=True"),
     ],
