@@ -20,5 +20,14 @@ lint: setup
 test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Every script in benchmarks/, example generation first; each prints its ratios.
+BENCHMARKS := benchmarks/example_gen.py \
+	$(filter-out benchmarks/example_gen.py,$(sort $(wildcard benchmarks/*.py)))
+
+bench: setup
+	@set -e; for script in $(BENCHMARKS); do \
+		echo "== $$script"; PYTHONPATH=$(CURDIR) $(PY) $$script; \
+	done
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
