@@ -172,15 +172,13 @@ class MaskedLMSchema:
                     f"{(batch, self.length(f))} ({_LENGTH_FLAGS[f.length]}={self.length(f)})."
                 )
             columns.append(_feature_column(f, values))
-        records = []
-        for row in range(batch):
-            features = b"".join(
-                [
-                    header(payload_len[row]) + payload[offsets[row] : offsets[row + 1]]
-                    for header, payload, offsets, payload_len in columns
-                ]
-            )
-            records.append(b"\x0a" + _varint(len(features)) + features)
+        records, prefixes = [], {}
+        for parts in zip(*columns):
+            body = b"".join(parts)
+            prefix = prefixes.get(len(body))
+            if prefix is None:
+                prefix = prefixes[len(body)] = b"\x0a" + _varint(len(body))  # Example.features
+            records.append(prefix + body)
         return records
 
     def parse(self, serialized):
@@ -226,8 +224,8 @@ def _varints(values: np.ndarray) -> tuple[bytes, np.ndarray]:
     return groups.reshape(-1)[keep].tobytes(), nbytes.sum(axis=1, dtype=np.int64)
 
 
-def _feature_column(feature: Feature, values: np.ndarray):
-    """(header(payload_len) -> bytes, payload bytes, row offsets, payload length per row)."""
+def _feature_column(feature: Feature, values) -> list[bytes]:
+    """One map entry of `Features.feature` per row: key, Feature, packed values."""
     import numpy as np
 
     if feature.dtype == "int64":
@@ -237,18 +235,16 @@ def _feature_column(feature: Feature, values: np.ndarray):
         payload = values.astype("<f4").tobytes()
         lengths = np.full(len(values), 4 * values.shape[1], np.int64)
         kind = b"\x12"  # Feature.float_list
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+    lengths = lengths.tolist()
+    offsets = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).tolist()
     key = feature.name.encode()
-    cache: dict[int, bytes] = {}
+    headers = {n: _entry_header(key, kind, n) for n in set(lengths)}
+    return [headers[n] + payload[a:b] for n, a, b in zip(lengths, offsets, offsets[1:])]
 
-    def header(payload_len: int) -> bytes:
-        if payload_len not in cache:
-            packed = b"\x0a" + _varint(payload_len)  # Int64List/FloatList.value, packed.
-            value = kind + _varint(len(packed) + payload_len) + packed
-            entry = b"\x0a" + _varint(len(key)) + key + b"\x12" + _varint(len(value) + payload_len)
-            cache[payload_len] = (
-                b"\x0a" + _varint(len(entry) + len(value) + payload_len) + entry + value
-            )
-        return cache[payload_len]
 
-    return header, payload, offsets, lengths.tolist()
+def _entry_header(key: bytes, kind: bytes, payload_len: int) -> bytes:
+    """The bytes of a map entry up to its packed values, for `payload_len` bytes of values."""
+    packed = b"\x0a" + _varint(payload_len)  # Int64List/FloatList.value, packed.
+    value = kind + _varint(len(packed) + payload_len) + packed
+    entry = b"\x0a" + _varint(len(key)) + key + b"\x12" + _varint(len(value) + payload_len)
+    return b"\x0a" + _varint(len(entry) + len(value) + payload_len) + entry + value

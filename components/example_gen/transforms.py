@@ -134,8 +134,14 @@ class _TFRecordBatchSink(filebasedsink.FileBasedSink):
             num_shards=0,
             shard_name_template=None,
             mime_type="application/octet-stream",
-            compression_type=CompressionTypes.GZIP if gzip else CompressionTypes.UNCOMPRESSED,
+            # Compressed by tfrecord.GzipWriter (level 1) instead of Beam's level-6 gzip.
+            compression_type=CompressionTypes.UNCOMPRESSED,
         )
+        self._gzip = gzip
+
+    def open(self, temp_path):
+        raw = super().open(temp_path)
+        return tfrecord.GzipWriter(raw) if self._gzip else raw
 
     def write_record(self, file_handle, value):
         file_handle.write(tfrecord.frame(value))

@@ -19,3 +19,14 @@ def test_framing_matches_tensorflow_writer_byte_for_byte(tmp_path):
         for r in records:
             writer.write(r)
     assert tfrecord.frame(records) == path.read_bytes()
+
+
+def test_gzip_writer_output_reads_back_as_gzip_tfrecords(tmp_path):
+    records = [b"record %d" % i for i in range(1000)]
+    path = tmp_path / "data.tfrecord.gz"
+    writer = tfrecord.GzipWriter(open(path, "wb"))  # noqa: SIM115  (closed by the writer)
+    writer.write(tfrecord.frame(records[:10]))
+    writer.write(tfrecord.frame(records[10:]))
+    writer.close()
+    dataset = tf.data.TFRecordDataset(str(path), compression_type="GZIP")
+    assert [r.numpy() for r in dataset] == records
