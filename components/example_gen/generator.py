@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from components import vocabulary
+from components import features, vocabulary
 from components.example_gen import masking
 from components.example_gen.config import ExampleGenConfig
 from components.example_gen.documents import Document
@@ -183,13 +183,14 @@ class ExampleGenerator:
         masked = masking.apply_masks(
             pairs.input_ids, chosen, valid, actions, replacements, self._mask
         )
-        features = {
-            **masked,
-            "input_mask": pairs.input_mask,
-            "segment_ids": pairs.segment_ids,
-            "next_sentence_labels": pairs.next_sentence_labels,
-        }
-        records = self._schema.serialize_batch(features)
+        records = self._schema.serialize_batch(
+            {
+                **masked,
+                features.INPUT_MASK: pairs.input_mask,
+                features.SEGMENT_IDS: pairs.segment_ids,
+                features.NEXT_SENTENCE_LABELS: pairs.next_sentence_labels,
+            }
+        )
         split_stats.add_examples(
             pairs.lengths, valid.sum(axis=1), int(pairs.next_sentence_labels.sum())
         )

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from components import features
 from components.example_gen.draws import Draws
 
 MASK_PROB = 0.8  # Then KEEP_PROB unchanged; the rest (0.1) a random token.
@@ -100,10 +101,10 @@ def apply_masks(
     positions = np.where(real, positions, 0)
     labels = np.where(real, np.take_along_axis(input_ids, positions, axis=1), 0)
     return {
-        "input_ids": masked,
-        "masked_lm_positions": positions,
-        "masked_lm_ids": labels,
-        "masked_lm_weights": real.astype(np.float32),
+        features.INPUT_IDS: masked,
+        features.MASKED_LM_POSITIONS: positions,
+        features.MASKED_LM_IDS: labels,
+        features.MASKED_LM_WEIGHTS: real.astype(np.float32),
     }
 
 
