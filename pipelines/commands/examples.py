@@ -20,22 +20,22 @@ NAME = "examples"
 HELP = "generate masked-LM TFRecords (train/eval) from a text corpus"
 PASSES_UNKNOWN_ARGS = True  # Beam pipeline options.
 
-# flag -> ExampleGenConfig field
+# flag -> (ExampleGenConfig field, type, help)
 _FLAGS = {
-    "--seq-length": ("seq_length", int),
-    "--max-predictions": ("max_predictions_per_seq", int),
-    "--masked-lm-prob": ("masked_lm_prob", float),
-    "--dupe-factor": ("dupe_factor", int),
-    "--short-seq-prob": ("short_seq_prob", float),
-    "--seed": ("seed", int),
-    "--max-ngram-size": ("max_ngram_size", int),
-    "--eval-fraction": ("eval_fraction", float),
-    "--bucket-mb": ("bucket_mb", float),
+    "--seq-length": ("seq_length", int, "tokens per example, [CLS]/[SEP] included"),
+    "--max-predictions": ("max_predictions_per_seq", int, "masked positions per example, at most"),
+    "--masked-lm-prob": ("masked_lm_prob", float, "fraction of tokens to mask"),
+    "--dupe-factor": ("dupe_factor", int, "passes over the corpus, each with new masks"),
+    "--short-seq-prob": ("short_seq_prob", float, "chance of a shorter target length"),
+    "--seed": ("seed", int, "random seed; same seed, same records"),
+    "--max-ngram-size": ("max_ngram_size", int, "mask runs of up to N whole words"),
+    "--eval-fraction": ("eval_fraction", float, "share of documents in the eval split"),
+    "--bucket-mb": ("bucket_mb", float, "MB of text per bucket (negative pool, memory)"),
 }
 _SWITCHES = {
-    "--whole-word-mask": "whole_word_mask",
-    "--lower-case": "lower_case",
-    "--gzip": "gzip",
+    "--whole-word-mask": ("whole_word_mask", "mask all pieces of a word together"),
+    "--lower-case": ("lower_case", "case-fold and strip accents (uncased vocabularies)"),
+    "--gzip": ("gzip", "gzip the TFRecords"),
 }
 _PROGRESS_SECONDS = 10.0
 
@@ -49,16 +49,16 @@ def add_arguments(parser) -> None:
         "--vocab", required=True, help="vocab.txt, a directory holding one, or bert-base-uncased"
     )
     parser.add_argument("--output", required=True, help="output directory (local or gs://)")
-    for flag, (field, kind) in _FLAGS.items():
-        parser.add_argument(
-            flag, type=kind, default=None, help=f"(default {getattr(defaults, field)})"
-        )
-    for flag, field in _SWITCHES.items():
+    for flag, (field, kind, text) in _FLAGS.items():
+        default = getattr(defaults, field)
+        parser.add_argument(flag, type=kind, default=None, help=f"{text} (default {default})")
+    for flag, (field, text) in _SWITCHES.items():
+        default = getattr(defaults, field)
         parser.add_argument(
             flag,
             action=argparse.BooleanOptionalAction,
             default=None,
-            help=f"(default {getattr(defaults, field)})",
+            help=f"{text} (default {default})",
         )
 
 
@@ -69,8 +69,8 @@ def run(args) -> int:
     from components.example_gen.config import ExampleGenConfig
     from components.example_gen.run import run_example_gen
 
-    given = {field: getattr(args, _dest(flag)) for flag, (field, _) in _FLAGS.items()}
-    given.update({field: getattr(args, _dest(flag)) for flag, field in _SWITCHES.items()})
+    given = {field: getattr(args, _dest(flag)) for flag, (field, _, _) in _FLAGS.items()}
+    given.update({field: getattr(args, _dest(flag)) for flag, (field, _) in _SWITCHES.items()})
     config = ExampleGenConfig(**{k: v for k, v in given.items() if v is not None})
     corpus = [g.strip() for g in args.corpus.split(",") if g.strip()]
     # Beam's worker processes inherit this: google-api-core warns on every import there.
