@@ -20,12 +20,12 @@ Memory is bounded by the bucket size, not the corpus:
   negative comes from a document stored nearby (same file or a neighbouring one). A larger
   `bucket_mb` widens the pool at the cost of memory per worker.
 - The writer is Beam's file sink with runner-chosen sharding (as `WriteToTFRecord` with
-  `num_shards=0`): each bundle writes its own shard, with no data shuffle. Its elements are
-  whole batches (a bucket's pass and split), so Beam's per-element cost is paid per batch.
-  Shard count and boundaries depend on the runner and worker count, but the *set* of records
-  does not (every draw is keyed by seed, document id and pass). Records are not globally
-  shuffled: each bucket's pass is written in a seeded random order, and the trainer's
-  shuffle buffer does the rest.
+  `num_shards=0`): each bundle writes its own shards (a new one every 128 MB), with no data
+  shuffle. Its elements are whole batches (a bucket's pass and split), so Beam's
+  per-element cost is paid per batch. Shard count and boundaries depend on the runner and
+  worker count, but the *set* of records does not (every draw is keyed by seed, document id
+  and pass). Records are not globally shuffled: each bucket's pass is written in a seeded
+  random order, and the trainer's shuffle buffer does the rest.
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ from components.example_gen.generator import ExampleGenerator
 from components.example_gen.stats import COUNTS, SPLITS, ExampleGenStats
 
 COUNTER_NAMESPACE = "bertpipe.example_gen"
+# A bundle starts a new shard after this many (compressed) bytes: shards of a size that
+# reads well in parallel, and a shard count that grows with the data.
+SHARD_BYTES = 128 << 20
 _STATS = "stats"
 
 
@@ -127,7 +130,7 @@ class _CreateExamplesFn(beam.DoFn):
 class _TFRecordBatchSink(filebasedsink.FileBasedSink):
     """A TFRecord sink whose elements are lists of records, framed and written at once."""
 
-    def __init__(self, file_path_prefix: str, gzip: bool):
+    def __init__(self, file_path_prefix: str, gzip: bool, shard_bytes: int):
         super().__init__(
             file_path_prefix,
             coder=None,
@@ -137,6 +140,7 @@ class _TFRecordBatchSink(filebasedsink.FileBasedSink):
             mime_type="application/octet-stream",
             # Compressed by tfrecord.GzipWriter (level 1) instead of Beam's level-6 gzip.
             compression_type=CompressionTypes.UNCOMPRESSED,
+            max_bytes_per_shard=shard_bytes,
         )
         self._gzip = gzip
 
@@ -151,14 +155,15 @@ class _TFRecordBatchSink(filebasedsink.FileBasedSink):
 class WriteExampleSplit(beam.PTransform):
     """Writes batches of serialized examples to `Split-<split>/data_tfrecord-SSSSS-of-NNNNN.gz`.
 
-    Beam's file sink (temporary files, then renamed on success) with runner-chosen sharding:
-    one shard per bundle, no data shuffle. Reads like `WriteToTFRecord`'s output.
+    Beam's file sink (temporary files, renamed on success) with runner-chosen sharding: each
+    bundle writes its own shards, a new one every `shard_bytes`; no data shuffle. Reads like
+    `WriteToTFRecord`'s output.
     """
 
-    def __init__(self, output_dir: str, split: str, gzip: bool):
+    def __init__(self, output_dir: str, split: str, gzip: bool, shard_bytes: int = SHARD_BYTES):
         super().__init__()
         prefix = layout.join(layout.split_dir(output_dir, split), layout.TFRECORD_PREFIX)
-        self._sink = _TFRecordBatchSink(prefix, gzip)
+        self._sink = _TFRecordBatchSink(prefix, gzip, shard_bytes)
 
     def expand(self, batches):
         return batches | beam.io.Write(self._sink)

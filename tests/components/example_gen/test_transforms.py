@@ -129,3 +129,19 @@ def test_portable_runner_gives_the_same_records(tmp_path, tokens):
     )
     for split in ("train", "eval"):
         assert _records(tmp_path / "portable", split) == _records(tmp_path / "direct", split)
+
+
+def test_write_example_split_starts_a_new_shard_past_the_byte_limit(tmp_path):
+    batches = [[b"record %d-%d" % (b, i) + bytes(200) for i in range(50)] for b in range(6)]
+    with test_pipeline.TestPipeline() as p:
+        _ = (
+            p
+            | beam.Create([batches], reshuffle=False)
+            | beam.FlatMap(lambda all_batches: all_batches)  # One bundle, six elements.
+            | transforms.WriteExampleSplit(str(tmp_path), "train", gzip=True, shard_bytes=1)
+        )
+    files = layout.data_files(str(tmp_path), "train")
+    assert [os.path.basename(f) for f in files] == [
+        f"data_tfrecord-{i:05d}-of-00006.gz" for i in range(6)
+    ]
+    assert _records(tmp_path, "train") == sorted(r for batch in batches for r in batch)
