@@ -36,5 +36,14 @@ image:
 image-tpu:
 	$(DOCKER) build --platform linux/amd64 --build-arg TF_VARIANT=tpu -t $(IMAGE):$(VERSION)-tpu .
 
+# Every script in benchmarks/, example generation first; each prints its ratios.
+BENCHMARKS := benchmarks/example_gen.py \
+	$(filter-out benchmarks/example_gen.py,$(sort $(wildcard benchmarks/*.py)))
+
+bench: setup
+	@set -e; for script in $(BENCHMARKS); do \
+		echo "== $$script"; PYTHONPATH=$(CURDIR) $(PY) $$script; \
+	done
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -20,7 +20,15 @@ from components.errors import BertpipeError
 from pipelines import __version__
 
 # Only commands that work are listed; later work adds its module name here.
-COMMANDS: tuple[str, ...] = ("doctor", "corpus", "vocab", "train", "evaluate", "predict")
+COMMANDS: tuple[str, ...] = (
+    "doctor",
+    "corpus",
+    "vocab",
+    "examples",
+    "train",
+    "evaluate",
+    "predict",
+)
 
 _PROG = "bertpipe"
 
