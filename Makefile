@@ -8,7 +8,7 @@ IMAGE ?= bertpipe
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' pipelines/__init__.py)
 DOCKER ?= docker
 
-.PHONY: setup run test lint bench image image-tpu clean
+.PHONY: setup browser run test lint bench image image-tpu clean
 
 setup:
 	@PYTHON310="$(PYTHON310)" VENV="$(VENV)" scripts/setup_venv.sh
@@ -17,11 +17,15 @@ setup:
 run: setup
 	$(VENV)/bin/bertpipe doctor
 
+# Headless Chromium for the evaluator report's screenshot test (Debian packages).
+browser:
+	@scripts/install_browser.sh
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint
+test: lint browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The image every Kubeflow/Vertex step runs in (needs a Docker engine; see README).
@@ -31,6 +35,15 @@ image:
 
 image-tpu:
 	$(DOCKER) build --platform linux/amd64 --build-arg TF_VARIANT=tpu -t $(IMAGE):$(VERSION)-tpu .
+
+# Every script in benchmarks/, example generation first; each prints its ratios.
+BENCHMARKS := benchmarks/example_gen.py \
+	$(filter-out benchmarks/example_gen.py,$(sort $(wildcard benchmarks/*.py)))
+
+bench: setup
+	@set -e; for script in $(BENCHMARKS); do \
+		echo "== $$script"; PYTHONPATH=$(CURDIR) $(PY) $$script; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

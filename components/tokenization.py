@@ -4,8 +4,9 @@ The vocabulary learner splits words with `split_words`, the example generator to
 with `WordPieceTokenizer.tokenize`, and the served model's `fill_mask` signature runs the
 same TensorFlow ops in-graph, so a word is normalised identically everywhere.
 
-Normalisation follows BERT: `lower_case` case-folds; `strip_accents` (default: same as
-`lower_case`, BERT's uncased convention) decomposes to NFD and drops combining marks.
+Normalisation follows BERT: every Unicode space becomes " "; `lower_case` case-folds;
+`strip_accents` (default: same as `lower_case`, BERT's uncased convention) decomposes to
+NFD and drops combining marks.
 Word splitting is BERT's basic split: whitespace, then every punctuation character is a
 word of its own. Tokenization is tensorflow-text's `FastBertTokenizer` (C++, linear-time
 WordPiece) over the normalised text.
@@ -42,6 +43,10 @@ class Normalization:
 
 def normalize(texts: tf.Tensor, norm: Normalization) -> tf.Tensor:
     """Normalises a string tensor (any shape) as `norm` says; pure TensorFlow ops."""
+    # Every Unicode space (no-break, ideographic, line separator) separates words like " ":
+    # otherwise the RE2 split in `split_words` (ASCII \s) and FastBertTokenizer disagree
+    # on them, and a learned vocabulary could hold a token that vocab.txt cannot store.
+    texts = tf.strings.regex_replace(texts, r"\p{Z}", " ")
     if norm.lower_case:
         texts = tf_text.case_fold_utf8(texts)
     if norm.strips_accents:

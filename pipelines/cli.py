@@ -3,6 +3,8 @@
 Each subcommand is a module in `pipelines/commands/` with `NAME`, `HELP`,
 `add_arguments(parser)` and `run(args) -> int`; command modules import only the standard
 library at module level, so `bertpipe --help` is instant and works in a broken environment.
+A command that runs Beam sets `BEAM_ARGS = True`: the flags it does not define reach it as
+`args.beam_args` (e.g. `--runner`, `--direct_num_workers`) instead of being rejected.
 A `BertpipeError` (a user mistake) is printed as one line with no traceback.
 """
 
@@ -18,7 +20,15 @@ from components.errors import BertpipeError
 from pipelines import __version__
 
 # Only commands that work are listed; later work adds its module name here.
-COMMANDS: tuple[str, ...] = ("doctor", "corpus", "train")
+COMMANDS: tuple[str, ...] = (
+    "doctor",
+    "corpus",
+    "vocab",
+    "examples",
+    "train",
+    "evaluate",
+    "predict",
+)
 
 _PROG = "bertpipe"
 
@@ -40,7 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
             module.NAME, help=module.HELP, description=module.__doc__.strip()
         )
         module.add_arguments(sub)
-        sub.set_defaults(_run=module.run, _needs_stack=getattr(module, "NEEDS_STACK", True))
+        sub.set_defaults(
+            _run=module.run,
+            _needs_stack=getattr(module, "NEEDS_STACK", True),
+            _beam_args=getattr(module, "BEAM_ARGS", False),
+        )
     return parser
 
 
@@ -56,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the process exit status."""
     _quiet_library_noise()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "_beam_args", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.beam_args = extra
     if not getattr(args, "command", None):
         parser.print_help()
         return 2

@@ -1,7 +1,8 @@
 """No secret, key or token is committed (or about to be): the repository is applied as-is.
 
 Scans every file git tracks or would add (untracked, not ignored) for private keys, Google
-service-account key files, and common token formats, and rejects key-file names.
+service-account key files, and common token formats (`pipelines/secrets.py`, which the
+pipeline compilers also apply), and rejects key-file names.
 """
 
 import re
@@ -10,25 +11,14 @@ import subprocess
 
 import pytest
 
+from pipelines.secrets import find_secrets
 from tests.conftest import REPO_ROOT
 
-SECRET_PATTERNS = {
-    "PEM private key": re.compile(
-        r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY"
-    ),
-    "service-account key JSON": re.compile(r'"private_key(?:_id)?"\s*:\s*"'),
-    "Google API key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
-    "Google OAuth access token": re.compile(r"\bya29\.[0-9A-Za-z_-]{20,}"),
-    "GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36}\b"),
-    "AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-    "Slack token": re.compile(r"\bxox[abprs]-[0-9A-Za-z-]{10,}"),
-    "bearer token": re.compile(r"(?i)\bauthorization:\s*bearer\s+[0-9A-Za-z._-]{20,}"),
-}
 KEY_FILE_NAMES = re.compile(r"(?i)(\.pem|\.p12|\.pfx|\.key|id_rsa|credentials\.json|-key\.json)$")
 
 
 def scan(text):
-    return [name for name, pattern in SECRET_PATTERNS.items() if pattern.search(text)]
+    return find_secrets(text)
 
 
 def repository_files():

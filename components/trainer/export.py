@@ -7,7 +7,9 @@
                       masked_lm_positions [batch, max_predictions_per_seq] int64)
         -> masked_lm_log_probs [batch, max_predictions_per_seq, vocab_size] float32,
            next_sentence_logits [batch, 2] float32 (when the model has that head)
-      + any `extra_signatures` (e.g. `fill_mask` from components/serving/fill_mask.py)
+      fill_mask(text [batch] string) -> top-k fills per [MASK] (components/serving/
+                      fill_mask.py: in-graph tokenizer + vocabulary)
+      + any `extra_signatures`
   assets/vocab.txt             the training vocabulary (a tracked asset: `vocab_file`)
   assets/bertpipe_model.json   experiment, normalisation, lengths, vocab_size, step,
                                versions; written last, so it marks a complete export
@@ -152,8 +154,9 @@ def export_model(
       experiment: the experiment (recorded in `bertpipe_model.json`).
       normalization: the tokenizer's text normalisation (recorded).
       step: the global step of the weights (recorded; names the checkpoint).
-      extra_signatures: more signatures by name. This is where serving signatures such as
-        `fill_mask` attach: each factory is called with the model being exported (the
+      extra_signatures: more signatures by name (`fill_mask` is always attached, from
+        `components/serving/fill_mask.py`; a factory under that name replaces it). Each
+        factory is called with the model being exported (the
         float32 copy) and returns a `tf.function` with an input signature, or a
         `tf.Module` whose `__call__` is one (saved with the model, so resources it owns
         are exported), e.g.
@@ -168,7 +171,16 @@ def export_model(
     signatures = {
         SERVING_DEFAULT: serving_function(copy, data.seq_length, data.max_predictions_per_seq)
     }
-    for name, factory in (extra_signatures or {}).items():
+    # Every export answers raw text (EXPORT.md); `extra_signatures` may replace it.
+    from components.serving import fill_mask
+
+    factories = {
+        fill_mask.SIGNATURE_NAME: fill_mask.signature_factory(
+            vocab_path, normalization, data.seq_length
+        ),
+        **(extra_signatures or {}),
+    }
+    for name, factory in factories.items():
         if name in signatures:
             raise BertpipeError(f"signature {name!r} is exported already.")
         signatures[name] = factory(copy)

@@ -98,3 +98,31 @@ def test_missing_and_extra_features_are_named():
 def test_invalid_schema_settings_give_range_and_value(seq_length, max_pred, message):
     with pytest.raises(BertpipeError, match=message):
         features.MaskedLMSchema(seq_length, max_pred)
+
+
+@pytest.mark.parametrize("seq_length,max_pred", [(128, 20), (512, 76), (16, 3)])
+def test_serialize_batch_writes_the_bytes_of_deterministic_proto_serialization(
+    seq_length, max_pred
+):
+    schema = features.MaskedLMSchema(seq_length, max_pred)
+    rows = [_values(schema, seed) for seed in range(4)]
+    rows[0][features.INPUT_IDS][:3] = [0, 2**40, 127]  # 1-, 6- and 1-byte varints.
+    rows[1][features.MASKED_LM_WEIGHTS] = [0.5] * max_pred
+    arrays = {name: np.array([r[name] for r in rows]) for name in features.FEATURE_NAMES}
+    records = schema.serialize_batch(arrays)
+    for row, record in zip(rows, records):
+        assert record == schema.to_example(row).SerializeToString(deterministic=True)
+    parsed = schema.parse(records)
+    for name in features.FEATURE_NAMES:
+        np.testing.assert_array_equal(parsed[name].numpy(), arrays[name])
+
+
+def test_serialize_batch_rejects_wrong_shapes_and_negative_ids():
+    schema = features.MaskedLMSchema(16, 3)
+    arrays = {n: np.array([_values(schema)[n]]) for n in features.FEATURE_NAMES}
+    with pytest.raises(BertpipeError, match=r"'segment_ids' has shape \(1, 15\), expected"):
+        schema.serialize_batch({**arrays, "segment_ids": arrays["segment_ids"][:, :15]})
+    with pytest.raises(BertpipeError, match="non-negative"):
+        schema.serialize_batch({**arrays, "input_ids": -arrays["input_ids"] - 1})
+    with pytest.raises(BertpipeError, match=r"missing \['input_mask'\]"):
+        schema.serialize_batch({k: v for k, v in arrays.items() if k != "input_mask"})

@@ -53,3 +53,15 @@ def test_bert_base_uncased_tokenizes_like_bert():
 def test_tokenizer_rejects_an_invalid_vocabulary():
     with pytest.raises(BertpipeError, match=r"lacks the reserved token\(s\) \[MASK\]"):
         tokenization.WordPieceTokenizer([t for t in TINY if t != "[MASK]"], UNCASED)
+
+
+def test_unicode_spaces_split_words_like_spaces_in_both_paths():
+    # Cased text keeps no-break/ideographic spaces through normalisation unless they are
+    # mapped: the word split and FastBertTokenizer must see the same words.
+    text = ["a\u00a0b c\u3000d e\u2028f"]
+    assert _strings(tokenization.split_words(tf.constant(text), CASED)) == [
+        ["a", "b", "c", "d", "e", "f"]
+    ]
+    letters = list("abcdef")
+    tok = tokenization.WordPieceTokenizer(TINY[:5] + letters + ["\u00a0", "##\u00a0"], CASED)
+    assert tok.tokenize(text).to_list() == [[5, 6, 7, 8, 9, 10]]

@@ -96,6 +96,8 @@ def test_export_loads_in_a_fresh_process_with_the_documented_shapes(reference):
     _, model_dir = reference
     code = (
         "import json, sys, numpy as np, tensorflow as tf\n"
+        # The export's fill_mask signature tokenizes in-graph with tensorflow-text ops.
+        "import tensorflow_text\n"
         f"m = tf.saved_model.load({os.path.join(model_dir, 'export')!r})\n"
         "s = m.signatures['serving_default']\n"
         f"ids = tf.constant(np.full([2, {SCHEMA.seq_length}], 7), tf.int64)\n"

@@ -85,7 +85,7 @@ def test_export_has_the_documented_layout(exported):
         VOCAB_SIZE,
     )
     assert info["normalization"] == {"lower_case": True, "strip_accents": None}
-    assert info["signatures"] == ["double", "serving_default"]
+    assert info["signatures"] == ["double", "fill_mask", "serving_default"]  # fill_mask: always
     assert not [p for p in os.listdir(os.path.dirname(export_dir)) if ".tmp-" in p]
 
 

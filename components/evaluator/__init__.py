@@ -1,0 +1,1 @@
+"""MaskedLMEvaluator: Task metrics on the held-out split, blessing, report."""

@@ -1,0 +1,110 @@
+"""`ExampleGenConfig`: every parameter of masked-LM example generation, validated.
+
+Importable without TFX or Beam (the pipeline config embeds it). The defaults are those of
+google-research/bert and TF Model Garden `create_pretraining_data.py` (REFERENCE.md §2);
+`eval_fraction`, `bucket_mb` and `gzip` are bertpipe's additions for a split, bounded-memory
+Beam job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from components.errors import BertpipeError
+from components.features import MaskedLMSchema
+
+# seq_length above this would need a different position-embedding table than any BERT.
+MAX_SEQ_LENGTH = 8192
+
+
+@dataclasses.dataclass(frozen=True)
+class ExampleGenConfig:
+    """How a corpus becomes masked-LM examples.
+
+    Attributes:
+      seq_length: tokens per example, [CLS] and both [SEP] included (`max_seq_length`).
+      max_predictions_per_seq: at most this many masked positions per example.
+      masked_lm_prob: fraction of the tokens to mask (before the `max_predictions` cap).
+      dupe_factor: passes over the corpus, each with fresh instance boundaries and masks.
+      short_seq_prob: probability that a document's pass targets a random shorter length.
+      seed: the global random seed; every draw is keyed by (seed, document id, pass).
+      lower_case: case-fold (and strip accents from) the text: True for uncased vocabularies.
+      whole_word_mask: mask every piece of a word together.
+      max_ngram_size: mask runs of up to this many whole words (Zipf-weighted sizes);
+        1 means single words/tokens (the reference's unset flag). >1 needs whole_word_mask.
+      eval_fraction: share of documents (by stable hash of the document) in the eval split.
+      bucket_mb: megabytes of corpus text per bucket; next-sentence negatives come from the
+        same bucket, and a worker holds one bucket at a time, so memory follows this value,
+        not the corpus size.
+      gzip: write gzip-compressed TFRecords (`.gz`).
+    """
+
+    seq_length: int = 128
+    max_predictions_per_seq: int = 20
+    masked_lm_prob: float = 0.15
+    dupe_factor: int = 10
+    short_seq_prob: float = 0.1
+    seed: int = 12345
+    lower_case: bool = True
+    whole_word_mask: bool = False
+    max_ngram_size: int = 1
+    eval_fraction: float = 0.05
+    bucket_mb: float = 4.0
+    gzip: bool = True
+
+    def __post_init__(self):
+        _check_int("seq_length", self.seq_length, 5, MAX_SEQ_LENGTH)
+        # The schema owns the max_predictions_per_seq <= seq_length - 3 rule and its message.
+        MaskedLMSchema(self.seq_length, self.max_predictions_per_seq)
+        _check_float("masked_lm_prob", self.masked_lm_prob, 0.0, 1.0, low_open=True)
+        _check_int("dupe_factor", self.dupe_factor, 1, 1000)
+        _check_float("short_seq_prob", self.short_seq_prob, 0.0, 1.0)
+        _check_int("seed", self.seed, 0, 2**63 - 1)
+        _check_bool("lower_case", self.lower_case)
+        _check_bool("whole_word_mask", self.whole_word_mask)
+        _check_int("max_ngram_size", self.max_ngram_size, 1, 10)
+        if self.max_ngram_size > 1 and not self.whole_word_mask:
+            raise BertpipeError(
+                f"max_ngram_size={self.max_ngram_size} masks runs of whole words and needs "
+                "whole_word_mask=True; set whole_word_mask=True or max_ngram_size=1."
+            )
+        _check_float("eval_fraction", self.eval_fraction, 0.0, 1.0, high_open=True)
+        _check_float("bucket_mb", self.bucket_mb, 0.0001, 4096.0)
+        _check_bool("gzip", self.gzip)
+
+    @property
+    def schema(self) -> MaskedLMSchema:
+        """The feature schema the examples are written with."""
+        return MaskedLMSchema(self.seq_length, self.max_predictions_per_seq)
+
+    @property
+    def max_num_tokens(self) -> int:
+        """Tokens of A and B together: `seq_length` less [CLS] and two [SEP]."""
+        return self.seq_length - 3
+
+    @property
+    def bucket_bytes(self) -> int:
+        return max(1, int(self.bucket_mb * 1024 * 1024))
+
+
+def _check_int(name: str, value, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise BertpipeError(f"{name} must be an integer in [{low}, {high}]; got {value!r}.")
+
+
+def _check_float(
+    name: str, value, low: float, high: float, *, low_open=False, high_open=False
+) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (
+            value < high if high_open else value <= high
+        )
+    if not ok:
+        bounds = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        raise BertpipeError(f"{name} must be a number in {bounds}; got {value!r}.")
+
+
+def _check_bool(name: str, value) -> None:
+    if not isinstance(value, bool):
+        raise BertpipeError(f"{name} must be true or false; got {value!r}.")

@@ -1,0 +1,29 @@
+"""`pusher(...)`: the standard TFX Pusher, gated on a blessing, with the versioned executor."""
+
+from __future__ import annotations
+
+from tfx import v1 as tfx
+from tfx.dsl.components.base import executor_spec
+
+from components.pusher import executor
+
+
+def pusher(model, model_blessing, base_directory: str) -> tfx.components.Pusher:
+    """The Pusher node for the pipeline builder.
+
+    Args:
+      model: the Trainer's `model` output channel.
+      model_blessing: the `MaskedLMEvaluator`'s `blessing` output channel; nothing is
+        pushed unless it says `blessed` = 1.
+      base_directory: the push destination (local directory or gs://...); versions go to
+        `<base_directory>/<version>/`, and the evaluator's `baseline_push_destination`
+        should name the same directory.
+    """
+    return tfx.components.Pusher(
+        model=model,
+        model_blessing=model_blessing,
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=base_directory)
+        ),
+        custom_executor_spec=executor_spec.ExecutorClassSpec(executor.Executor),
+    )

@@ -1,0 +1,58 @@
+"""A TFX Pusher executor whose filesystem push is versioned and never half written.
+
+It is the standard `tfx.components.Pusher` executor (same blessing gate, same model path,
+same `PushedModel` properties `pushed`, `pushed_destination`, `pushed_version`) with the
+copy replaced by `versions.publish`: stage, write a manifest, move into place (see
+`versions.py` for why TFX 1.16's in-place copy is not enough for these exports).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tfx import types
+from tfx.components.pusher import executor as tfx_pusher_executor
+from tfx.proto import pusher_pb2
+from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import io_utils, proto_utils
+
+from components.errors import BertpipeError
+from components.pusher import versions
+
+
+class Executor(tfx_pusher_executor.Executor):
+    """Pushes a blessed model to `<base_directory>/<version>/` through a staging copy."""
+
+    def Do(
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        self._log_startup(input_dict, output_dict, exec_properties)
+        pushed = artifact_utils.get_single_instance(
+            output_dict[standard_component_specs.PUSHED_MODEL_KEY]
+        )
+        if not self.CheckBlessing(input_dict):
+            self._MarkNotPushed(pushed)
+            return
+        model_path = self.GetModelPath(input_dict)
+        destination = pusher_pb2.PushDestination()
+        proto_utils.json_to_proto(
+            exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination
+        )
+        if not destination.filesystem.base_directory:
+            raise BertpipeError(
+                "the bertpipe Pusher pushes to a filesystem destination only (local "
+                "directory or gs://); set push_destination.filesystem.base_directory."
+            )
+        versioning = destination.filesystem.versioning
+        if versioning not in (pusher_pb2.Versioning.AUTO, pusher_pb2.Versioning.UNIX_TIMESTAMP):
+            raise BertpipeError(
+                f"push versioning {pusher_pb2.Versioning.Name(versioning)} is not supported; "
+                "use AUTO or UNIX_TIMESTAMP."
+            )
+        version, path = versions.publish(model_path, destination.filesystem.base_directory)
+        # Like TFX's Pusher: archive the pushed model in the PushedModel artifact.
+        io_utils.copy_dir(model_path, pushed.uri)
+        self._MarkPushed(pushed, pushed_destination=path, pushed_version=version)

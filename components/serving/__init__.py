@@ -1,0 +1,1 @@
+"""Serving: the raw-text signatures an exported model carries."""

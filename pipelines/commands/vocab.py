@@ -1,0 +1,108 @@
+"""Learn a WordPiece vocabulary from a corpus with Beam, or import and check one.
+
+Writes vocab.txt and vocab_stats.json (coverage, word counts, parameters) into --output.
+Flags this command does not define go to Beam, e.g. --direct_num_workers=2
+--direct_running_mode=multi_processing, or --runner=DataflowRunner --project=... .
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+NAME = "vocab"
+HELP = "learn (or import) a WordPiece vocabulary: vocab.txt + vocab_stats.json"
+BEAM_ARGS = True
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--corpus",
+        metavar="GLOB[,GLOB]",
+        help="text files, one sentence per line (with --import: measured for coverage)",
+    )
+    parser.add_argument("--output", required=True, metavar="DIR", help="where to write")
+    parser.add_argument("--vocab-size", type=int, metavar="N", help="default 30522")
+    parser.add_argument("--cased", action="store_true", help="keep case (default: lower-case)")
+    parser.add_argument(
+        "--strip-accents",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="drop accents (default: only when lower-casing)",
+    )
+    parser.add_argument("--num-unused", type=int, metavar="N", help="[unusedN] slots (0)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="another VocabConfig field, e.g. --set max_unique_chars=500",
+    )
+    parser.add_argument(
+        "--import",
+        dest="vocab_uri",
+        metavar="FILE|DIR|bert-base-uncased",
+        help="import this vocabulary instead of learning one",
+    )
+
+
+def _config(args):
+    from components import configs
+    from components.vocab_gen import VocabConfig
+
+    data = configs.parse_overrides(args.set)
+    flags = {"vocab_size": args.vocab_size, "num_unused": args.num_unused}
+    data.update({k: v for k, v in flags.items() if v is not None})
+    data["lower_case"] = not args.cased
+    if args.strip_accents is not None:
+        data["strip_accents"] = args.strip_accents
+    return configs.from_dict(VocabConfig, data, source="bertpipe vocab options")
+
+
+def run(args) -> int:
+    import apache_beam as beam
+
+    from components.errors import BertpipeError
+    from components.vocab_gen import builder
+    from pipelines.beam_args import pipeline_options
+
+    config = _config(args)
+    options = pipeline_options(args.beam_args, command="bertpipe vocab")
+    # Scratch files go to <output>/.vocab_gen_work (reachable by remote Beam workers when
+    # the output is, e.g. on gs://) and are removed afterwards.
+    common = {"make_pipeline": lambda: beam.Pipeline(options=options)}
+    if args.vocab_uri:
+        if config.learning_overrides():
+            raise BertpipeError(
+                "--import skips learning, so --vocab-size/--num-unused/--set "
+                f"{config.learning_overrides()} do not apply; drop them or drop --import."
+            )
+        result = builder.import_vocabulary(
+            args.vocab_uri, args.output, config, corpus=args.corpus, **common
+        )
+    elif not args.corpus:
+        raise BertpipeError("give --corpus GLOB to learn a vocabulary, or --import FILE.")
+    else:
+        result = builder.learn_vocabulary(args.corpus, args.output, config, **common)
+    for line in summary(result.stats, result.seconds, args.output):
+        print(line)
+    return 0
+
+
+def summary(stats: dict, seconds: dict, output: str) -> list[str]:
+    """The lines `bertpipe vocab` prints."""
+    lines = [f"{stats['mode']} {stats['vocab_size']:,} tokens from {stats['source']}"]
+    if stats["total_words"] is not None:
+        lines.append(
+            f"corpus: {stats['corpus_files']} files, {stats['lines']:,} lines "
+            f"({stats['skipped_lines']:,} skipped as not UTF-8), {stats['total_words']:,} words, "
+            f"{stats['distinct_words']:,} distinct"
+        )
+        lines.append(
+            f"coverage: {stats['coverage']:.4%} of {stats['total_tokens']:,} tokens are not "
+            f"[UNK] ({stats['unk_tokens']:,} [UNK])"
+        )
+    if seconds:
+        lines.append("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
+    lines.append(f"wrote {os.path.join(output, 'vocab.txt')} and vocab_stats.json")
+    return lines

@@ -1,0 +1,141 @@
+"""What the Kubeflow and Vertex compilers share: TFX's KubeflowV2DagRunner, images, resources.
+
+Both targets compile the same `tfx.dsl.Pipeline` with `KubeflowV2DagRunner` (PipelineSpec
+schema 2.1, `write_out=False`, so nothing touches the disk until the caller writes the
+result). Per-step container resources travel as TFX platform configs: a
+`PipelineContainerSpec.ResourceSpec` set with `component.with_platform_config(...)` is copied
+verbatim into the step's `deploymentSpec.executors.<id>_executor.container.resources`; the KFP
+driver turns `cpuRequest`/`memoryRequest` (GB) and `accelerator {type, count}` into the
+pod's requests and limits (`google.com/tpu: <count>`), and Vertex picks a machine from the
+limits. The compiler applies them for the duration of the compile only, so the caller's
+pipeline object is left as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator, Mapping
+
+from components.errors import BertpipeError
+from pipelines.deployment import DeploymentConfig, ResourcesConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class SubmittedRun:
+    """A run accepted by KFP or Vertex: its id and the URL where a person can watch it."""
+
+    run_id: str
+    url: str
+
+
+EXECUTOR_LABEL = "{}_executor"  # TFX's step_builder names every executor this way.
+TPU_ACCELERATOR_TYPE = "google.com/tpu"
+
+
+def resource_spec(
+    *, resources: ResourcesConfig | None = None, tpu_chips: int = 0, limits_only: bool = False
+):
+    """A `ResourceSpec` proto: TPU chips as the accelerator, or CPU/memory of `resources`.
+
+    Args:
+      resources: CPU/memory for a non-TPU step.
+      tpu_chips: chips of the TPU host; the step then asks for nothing else (a TPU VM
+        node is the step's alone).
+      limits_only: fill limits from the requests when no limit is set (Vertex sizes its
+        machine from limits and ignores requests).
+    """
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    spec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec()
+    if tpu_chips:
+        spec.accelerator.type = TPU_ACCELERATOR_TYPE
+        spec.accelerator.count = tpu_chips
+        return spec
+    if resources is None:
+        return spec
+    if limits_only:
+        spec.cpu_limit = resources.cpu_limit or resources.cpu_request
+        spec.memory_limit = resources.memory_limit_gb or resources.memory_request_gb
+        return spec
+    spec.cpu_request = resources.cpu_request
+    spec.memory_request = resources.memory_request_gb
+    spec.cpu_limit = resources.cpu_limit
+    spec.memory_limit = resources.memory_limit_gb
+    return spec
+
+
+def components(pipeline) -> list:
+    """The pipeline's components that run a container (not importers or resolvers)."""
+    from tfx.dsl.components.base import base_component
+
+    return [c for c in pipeline.components if isinstance(c, base_component.BaseComponent)]
+
+
+def require_component_ids(pipeline, ids, what: str) -> None:
+    known = [node.id for node in pipeline.components]
+    missing = [i for i in ids if i not in known]
+    if missing:
+        raise BertpipeError(
+            f"{what} {missing} not found in pipeline {pipeline.pipeline_info.pipeline_name!r}; "
+            f"its components are {known}. Pass the ids the pipeline gives those steps."
+        )
+
+
+def component_images(pipeline, deployment: DeploymentConfig, tpu_ids=()) -> dict[str, str]:
+    """Component id -> image, as `KubeflowV2DagRunnerConfig(default_image=...)` takes it."""
+    from tfx.orchestration.kubeflow.v2 import pipeline_builder
+
+    images = {
+        node.id: deployment.images.for_component(node.id, on_tpu=node.id in tpu_ids)
+        for node in pipeline.components
+    }
+    images[pipeline_builder.DEFAULT_IMAGE_PATH_KEY] = deployment.images.default
+    return images
+
+
+@contextlib.contextmanager
+def platform_configs(pipeline, specs: Mapping[str, object]) -> Iterator[None]:
+    """Sets `with_platform_config(spec)` on the named components, restoring them after."""
+    by_id = {c.id: c for c in components(pipeline)}
+    saved = {cid: by_id[cid].platform_config for cid in specs}
+    try:
+        for cid, spec in specs.items():
+            by_id[cid].with_platform_config(spec)
+        yield
+    finally:
+        for cid, previous in saved.items():
+            by_id[cid].platform_config = previous
+
+
+def compile_job(pipeline, images: Mapping[str, str], specs: Mapping[str, object]) -> dict:
+    """Compiles `pipeline` into a PipelineJob dict (camelCase proto JSON), schema 2.1."""
+    from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner as v2
+
+    runner = v2.KubeflowV2DagRunner(
+        config=v2.KubeflowV2DagRunnerConfig(default_image=dict(images), use_pipeline_spec_2_1=True),
+        output_filename="pipeline.json",
+    )
+    with platform_configs(pipeline, specs):
+        job = runner.run(pipeline, write_out=False)
+    executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
+    for cid in specs:
+        if EXECUTOR_LABEL.format(cid) not in executors:
+            raise RuntimeError(
+                f"compiled spec has no executor {EXECUTOR_LABEL.format(cid)!r} for component "
+                f"{cid!r} (executors: {sorted(executors)}); TFX changed its executor labels."
+            )
+    return job
+
+
+def check_no_secrets(text: str, what: str) -> None:
+    """Refuses to write a compiled file that holds a credential (it is shared with the project)."""
+    from pipelines.secrets import find_secrets
+
+    found = find_secrets(text)
+    if found:
+        raise BertpipeError(
+            f"{what} would contain a credential ({', '.join(found)}), e.g. from a config "
+            "value or custom_config; remove it and give the step its identity instead "
+            "(Workload Identity on GKE, the Vertex service account)."
+        )

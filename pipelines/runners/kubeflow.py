@@ -1,0 +1,288 @@
+"""Compile a TFX pipeline for Kubeflow Pipelines (open-source KFP 2.x) and submit it.
+
+`compile_kubeflow` writes what `kfp.Client` uploads: a YAML file whose first document is the
+PipelineSpec (schema 2.1, compiled by TFX's KubeflowV2DagRunner; no pipeline root: it is
+given at submit time or comes from the cluster's `kfp-launcher` default) and whose second
+document is the Kubernetes platform config that TFX cannot write:
+
+    platforms:
+      kubernetes:
+        deploymentSpec:
+          executors:
+            Trainer_executor:            # <ComponentId>_executor
+              nodeSelector: {labels: {cloud.google.com/gke-tpu-accelerator: ..., ...}}
+              tolerations: [{key: google.com/tpu, operator: Exists, effect: NoSchedule}]
+
+The TPU steps (the Trainer, and the evaluator with `tpu_evaluator`) also get
+`google.com/tpu: <chips per host>` as a resource limit through their ResourceSpec; every
+other step gets the configured CPU/memory requests. All placement values come from
+`pipelines/tpu.py`, which `kubernetes/` node pools are tested against.
+
+What the pipeline must look like for this target (checked here, before compiling):
+  - no TFX `Resolver` node: the open-source KFP backend fails such a run ("resolver
+    executors not implemented"), so build the Kubeflow pipeline without one;
+  - no `FileBasedExampleGen` (ImportExampleGen, CsvExampleGen): its V2 step relies on a
+    `lifecycle.preCacheCheck` driver that only Vertex runs;
+  - the TPU steps exist under the ids passed as `trainer_id` / `evaluator_id`;
+  - the Trainer's experiment config carries `DeploymentConfig.trainer_runtime_overrides()`
+    (TPU strategy, `tpu=local`, bfloat16) when a `tpu` section is set: applying them is
+    the pipeline builder's job, since the experiment config is built there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from components.errors import BertpipeError
+from pipelines import deployment as deployment_lib
+from pipelines.deployment import DeploymentConfig
+from pipelines.runners import kfp_v2
+from pipelines.runners.kfp_v2 import SubmittedRun
+
+TRAINER_ID = "Trainer"
+EVALUATOR_ID = "MaskedLMEvaluator"
+KUBERNETES_PLATFORM = "kubernetes"
+_HEADER = (
+    "# bertpipe pipeline {name!r} for Kubeflow Pipelines 2.x: document 1 is the PipelineSpec\n"
+    "# (schema 2.1, compiled by TFX {tfx}), document 2 the Kubernetes platform config\n"
+    "# (TPU node selectors and tolerations). Pipeline root: given at submit time.\n"
+)
+
+
+def check_kubeflow_pipeline(pipeline) -> None:
+    """Raises BertpipeError for nodes the open-source KFP backend cannot run."""
+    from tfx.components.example_gen.component import FileBasedExampleGen
+    from tfx.dsl.components.common import resolver
+
+    resolvers = [n.id for n in pipeline.components if isinstance(n, resolver.Resolver)]
+    if resolvers:
+        raise BertpipeError(
+            f"pipeline {pipeline.pipeline_info.pipeline_name!r} has TFX Resolver node(s) "
+            f'{resolvers}; the open-source KFP backend fails such runs ("resolver executors '
+            'not implemented"). Build the Kubeflow pipeline without them (e.g. evaluate '
+            "without a baseline model), or use --target vertex, which runs them."
+        )
+    file_based = [n.id for n in pipeline.components if isinstance(n, FileBasedExampleGen)]
+    if file_based:
+        raise BertpipeError(
+            f"{file_based} are FileBasedExampleGen steps, whose Kubeflow V2 form needs a "
+            "driver hook (lifecycle.preCacheCheck) that only Vertex runs; on open-source "
+            "KFP they would run without their input resolution. Use --target vertex, or a "
+            "component that is not a FileBasedExampleGen."
+        )
+
+
+def platform_spec(deployment: DeploymentConfig, tpu_ids) -> dict:
+    """The second YAML document: Kubernetes executor configs of the TPU steps ({} if none)."""
+    if not tpu_ids:
+        return {}
+    executor_config = deployment.tpu.kfp_executor_config()
+    executors = {kfp_v2.EXECUTOR_LABEL.format(cid): executor_config for cid in tpu_ids}
+    return {"platforms": {KUBERNETES_PLATFORM: {"deploymentSpec": {"executors": executors}}}}
+
+
+@dataclasses.dataclass(frozen=True)
+class KubeflowPackage:
+    """A compiled Kubeflow pipeline: the spec, the platform config, and the file text."""
+
+    pipeline_spec: dict
+    platform_spec: dict
+    text: str
+
+
+def compile_kubeflow(
+    pipeline,
+    deployment: DeploymentConfig,
+    output_path: str | None = None,
+    *,
+    trainer_id: str = TRAINER_ID,
+    evaluator_id: str | None = EVALUATOR_ID,
+) -> KubeflowPackage:
+    """Compiles `pipeline` into the two-document KFP YAML (written to `output_path`).
+
+    Args:
+      pipeline: a `tfx.dsl.Pipeline` built for this target (see the module docstring);
+        its `beam_pipeline_args` should be `deployment.beam_pipeline_args()`.
+      deployment: images, resources and TPU placement.
+      output_path: where to write the YAML (`.yaml`/`.yml`, what `kfp.Client` accepts);
+        None only returns it.
+      trainer_id: component id of the Trainer.
+      evaluator_id: component id of the evaluator (used with `tpu_evaluator`).
+
+    Raises:
+      BertpipeError: the pipeline or the deployment cannot run on open-source KFP.
+    """
+    import yaml
+    from tfx import version
+
+    if output_path is not None and not output_path.endswith((".yaml", ".yml")):
+        raise BertpipeError(
+            f"Kubeflow output {output_path!r} must end in .yaml or .yml (what kfp.Client "
+            "uploads); use a .json output with --target vertex."
+        )
+    deployment.check_target("kubeflow")
+    check_kubeflow_pipeline(pipeline)
+    tpu_ids = deployment.tpu_component_ids(trainer_id, evaluator_id)
+    kfp_v2.require_component_ids(pipeline, tpu_ids, "TPU step(s)")
+    specs = {
+        c.id: kfp_v2.resource_spec(tpu_chips=deployment.tpu.chips_per_host)
+        if c.id in tpu_ids
+        else kfp_v2.resource_spec(resources=deployment.resources)
+        for c in kfp_v2.components(pipeline)
+    }
+    images = kfp_v2.component_images(pipeline, deployment, tpu_ids)
+    job = kfp_v2.compile_job(pipeline, images, specs)
+    pipeline_spec, platform = job["pipelineSpec"], platform_spec(deployment, tpu_ids)
+    header = _HEADER.format(name=pipeline.pipeline_info.pipeline_name, tfx=version.__version__)
+    documents = [pipeline_spec] + ([platform] if platform else [])
+    text = header + yaml.safe_dump_all(documents, sort_keys=True)
+    kfp_v2.check_no_secrets(text, "the compiled Kubeflow pipeline")
+    if output_path is not None:
+        with open(output_path, "w", encoding="utf-8") as f:
+            f.write(text)
+    return KubeflowPackage(pipeline_spec, platform, text)
+
+
+def submit_kubeflow(
+    package_path: str,
+    *,
+    host: str,
+    namespace: str | None = None,
+    experiment: str = "bertpipe",
+    run_name: str | None = None,
+    pipeline_root: str | None = None,
+    service_account: str | None = None,
+    existing_token: str | None = None,
+    enable_caching: bool | None = None,
+) -> SubmittedRun:
+    """Starts a run of a compiled package on a KFP 2.x API with `kfp.Client`.
+
+    bertpipe first GETs /apis/v2beta1/healthz once (kfp.Client would retry a refusal for
+    50 s); kfp 2.5's `create_run_from_pipeline_package` then sends its own health check
+    (standalone KFP only), GET /apis/v2beta1/experiments (by name), POST
+    /apis/v2beta1/experiments if it is missing, and POST /apis/v2beta1/runs with both YAML
+    documents embedded (no pipeline upload).
+
+    Args:
+      package_path: the `.yaml` from `compile_kubeflow`.
+      host: KFP base URL, e.g. http://localhost:8080 (kubectl port-forward).
+      namespace: Kubeflow profile namespace (multi-user); None for standalone KFP.
+      experiment: experiment name, created if missing.
+      run_name: display name; None lets kfp name it after the file and time.
+      pipeline_root: gs:// root; None uses the cluster's default (kfp-launcher ConfigMap).
+      service_account: Kubernetes service account of the run's pods; None = server default.
+      existing_token: bearer token for an authenticating proxy in front of the API.
+      enable_caching: override the compiled caching setting of every step.
+
+    Raises:
+      BertpipeError: a bad argument, or the API could not be reached, refused the
+        credentials or the permission; one line saying what to check.
+    """
+    import os
+
+    if not package_path.endswith((".yaml", ".yml")) or not os.path.isfile(package_path):
+        raise BertpipeError(
+            f"Kubeflow package {package_path!r} must be an existing .yaml/.yml file from "
+            "bertpipe compile --target kubeflow."
+        )
+    deployment_lib.KubeflowConfig(host=host, experiment=experiment)  # Checks the host URL.
+    if pipeline_root is not None:
+        deployment_lib.check_pipeline_root(pipeline_root, "kubeflow")
+    result = _call_kfp(
+        host,
+        namespace,
+        lambda client: client.create_run_from_pipeline_package(
+            package_path,
+            arguments={},
+            run_name=run_name,
+            experiment_name=experiment,
+            namespace=namespace or None,
+            pipeline_root=pipeline_root,
+            enable_caching=enable_caching,
+            service_account=service_account or None,
+        ),
+        existing_token,
+    )
+    return SubmittedRun(result.run_id, f"{host.rstrip('/')}/#/runs/details/{result.run_id}")
+
+
+def _call_kfp(host, namespace, call, existing_token):
+    import contextlib
+    import io
+    import warnings
+
+    import kfp
+    import urllib3
+    from kfp_server_api.exceptions import ApiException
+
+    try:
+        # kfp.Client retries a failing health check 5 times, 10 s apart, logging
+        # tracebacks: one probe first turns a refusal into one clear message at once.
+        _check_health(host, namespace, existing_token)
+        # kfp prints links and warns about its own version; bertpipe prints the result.
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            client = kfp.Client(
+                host=host, namespace=namespace or "kubeflow", existing_token=existing_token
+            )
+            return call(client)
+    except ApiException as e:
+        raise BertpipeError(_api_error(e, host, namespace)) from None
+    except urllib3.exceptions.HTTPError as e:
+        reason = getattr(e, "reason", None) or e
+        raise BertpipeError(
+            f"cannot reach the KFP API at {host}: {_one_line(reason)}. Check --host and that "
+            "the API is reachable, e.g. keep `kubectl -n bertpipe port-forward "
+            "svc/ml-pipeline-ui 8080:80` running and use http://localhost:8080."
+        ) from None
+
+
+def _check_health(host: str, namespace: str | None, existing_token: str | None) -> None:
+    """GET /apis/v2beta1/healthz once, as kfp.Client would; multi-user KFP needs a namespace."""
+    import kfp_server_api
+
+    config = kfp_server_api.Configuration(host=host.rstrip("/"))
+    if existing_token:
+        config.api_key["authorization"] = existing_token
+        config.api_key_prefix["authorization"] = "Bearer"
+    health = kfp_server_api.HealthzServiceApi(kfp_server_api.ApiClient(config)).get_healthz()
+    if health.multi_user and not namespace:
+        raise BertpipeError(
+            f"the KFP at {host} is multi-user (Kubeflow profiles): pass the namespace of "
+            "your profile (--namespace or kubeflow.namespace)."
+        )
+
+
+def _api_error(e, host: str, namespace: str | None) -> str:
+    where = f" in namespace {namespace!r}" if namespace else ""
+    if e.status == 401:
+        return (
+            f"the KFP API at {host} refused the request as unauthenticated (401). Check your "
+            "credentials: the token for the proxy in front of KFP, or reach the API through "
+            "kubectl port-forward."
+        )
+    if e.status == 403:
+        return (
+            f"permission denied by the KFP API at {host}{where} (403). Check that your "
+            "identity may create experiments and runs there (Kubeflow profile "
+            "contributor, or the RBAC of the proxy)."
+        )
+    if e.status == 404:
+        return (
+            f"no KFP 2.x API at {host} (404). Check --host: the base URL of the KFP UI/API "
+            "(e.g. http://localhost:8080), with no path; KFP 1.x has no v2beta1 API."
+        )
+    detail = e.body
+    try:
+        import json
+
+        parsed = json.loads(e.body)
+        detail = parsed.get("message") or parsed.get("error") or e.body
+    except (TypeError, ValueError, AttributeError):
+        pass
+    return f"the KFP API at {host} answered {e.status} {e.reason}: {_one_line(detail)}"
+
+
+def _one_line(value, limit: int = 300) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

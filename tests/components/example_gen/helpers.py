@@ -1,0 +1,31 @@
+"""Shared fixtures for the example-generation tests: a tiny vocabulary and record parsing."""
+
+import numpy as np
+
+from components.features import FEATURE_NAMES, MaskedLMSchema
+
+# id:        0        1        2        3        4       5      6      7      8    9    10
+TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "a", "b", "."]
+TOKENS += ["dog", "##s", "ran", "c", "d"]  # 11 .. 15
+CLS, SEP, MASK = 2, 3, 4
+
+
+def write_vocab(directory) -> str:
+    path = directory / "vocab.txt"
+    path.write_text("\n".join(TOKENS) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def parse(records, seq_length: int, max_predictions: int) -> dict[str, np.ndarray]:
+    """Parses serialized examples with the features.py spec into NumPy arrays."""
+    parsed = MaskedLMSchema(seq_length, max_predictions).parse(list(records))
+    return {name: parsed[name].numpy() for name in FEATURE_NAMES}
+
+
+def unmasked(parsed: dict[str, np.ndarray]) -> np.ndarray:
+    """input_ids with every masked position given back its original token."""
+    ids = parsed["input_ids"].copy()
+    for row in range(len(ids)):
+        real = parsed["masked_lm_weights"][row] > 0
+        ids[row, parsed["masked_lm_positions"][row][real]] = parsed["masked_lm_ids"][row][real]
+    return ids

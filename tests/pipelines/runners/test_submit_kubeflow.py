@@ -1,0 +1,126 @@
+"""Tests for `submit_kubeflow` against a local server speaking the KFP 2.x v2beta1 API."""
+
+import json
+import socket
+
+import kfp_server_api
+import pytest
+import yaml
+
+from components.errors import BertpipeError
+from pipelines.deployment import DeploymentConfig, ImageConfig
+from pipelines.runners import kubeflow
+from pipelines.tpu import TpuConfig
+from tests.pipelines.runners import stand_in
+from tests.pipelines.runners.api_servers import API, EXPERIMENT_ID, RUN_ID, KfpApiServer
+
+ROOT = "gs://b/root"
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory):
+    config = DeploymentConfig(
+        images=ImageConfig(default="us-docker.pkg.dev/p/bertpipe/bertpipe:0.1.0"),
+        tpu=TpuConfig("tpu-v6e-slice", "2x2"),
+    )
+    built = stand_in.create_pipeline(
+        root=ROOT, examples_dir="gs://b/examples", push_dir="gs://b/serving"
+    )
+    path = str(tmp_path_factory.mktemp("submit") / "pipeline.yaml")
+    kubeflow.compile_kubeflow(built, config, path, evaluator_id=None)
+    return path
+
+
+def submit(package, host, **kwargs):
+    kwargs.setdefault("run_name", "nightly")
+    return kubeflow.submit_kubeflow(package, host=host, pipeline_root=ROOT, **kwargs)
+
+
+def test_submit_sends_what_kfp_2_5_sends_and_returns_the_run(package):
+    with KfpApiServer() as api:
+        run = submit(package, api.url, service_account="bertpipe-runner")
+    assert [(r.method, r.path) for r in api.requests] == [
+        ("GET", f"{API}/healthz"),  # bertpipe's probe, then kfp.Client's own.
+        ("GET", f"{API}/healthz"),
+        ("GET", f"{API}/experiments"),
+        ("POST", f"{API}/experiments"),
+        ("POST", f"{API}/runs"),
+    ]
+    lookup, created, started = api.requests[2:]
+    # A filter proto as JSON; kfp spells the EQUALS operation as its enum number.
+    assert json.loads(lookup.query["filter"]) == {
+        "predicates": [{"operation": 1, "key": "display_name", "stringValue": "bertpipe"}]
+    }
+    assert created.body == {"display_name": "bertpipe", "namespace": ""}  # Single-user.
+    with open(package) as f:
+        spec, platform = yaml.safe_load_all(f)
+    assert started.body == {
+        "experiment_id": EXPERIMENT_ID,
+        "display_name": "nightly",
+        "pipeline_spec": {"pipeline_spec": spec, "platform_spec": platform},
+        "runtime_config": {"pipeline_root": ROOT, "parameters": {}},
+        "service_account": "bertpipe-runner",
+    }
+    assert set(started.body) <= set(kfp_server_api.V2beta1Run.attribute_map.values())
+    assert run == kubeflow.SubmittedRun(RUN_ID, f"{api.url}/#/runs/details/{RUN_ID}")
+
+
+def test_existing_experiment_is_reused_and_token_and_namespace_are_sent(package):
+    with KfpApiServer(experiment_exists=True) as api:
+        submit(package, api.url + "/", namespace="team-a", existing_token="t0k3n")
+    assert [(r.method, r.path) for r in api.requests] == [
+        ("GET", f"{API}/healthz"),  # kfp.Client skips its own probe given a namespace.
+        ("GET", f"{API}/experiments"),
+        ("POST", f"{API}/runs"),
+    ]
+    assert api.requests[1].query["namespace"] == "team-a"
+    assert {r.headers["authorization"] for r in api.requests} == {"Bearer t0k3n"}
+    assert "service_account" not in api.requests[2].body
+
+
+def test_multi_user_kfp_without_a_namespace_is_refused(package):
+    with KfpApiServer(multi_user=True) as api, pytest.raises(BertpipeError, match="multi-user"):
+        submit(package, api.url)
+    assert [(r.method, r.path) for r in api.requests] == [("GET", f"{API}/healthz")]
+
+
+@pytest.mark.parametrize(
+    "status,message",
+    [
+        (401, r"refused the request as unauthenticated \(401\)\. Check your credentials"),
+        (403, r"permission denied by the KFP API at .* \(403\)\. Check that your identity"),
+        (404, r"no KFP 2.x API at .* \(404\)\. Check --host"),
+        (500, r"answered 500 Internal Server Error: no$"),
+    ],
+)
+def test_api_refusals_become_one_line_messages(package, status, message):
+    with KfpApiServer(error_status=status) as api, pytest.raises(BertpipeError) as raised:
+        submit(package, api.url)
+    assert "\n" not in str(raised.value)
+    assert raised.match(message)
+
+
+def test_connection_refused_names_the_host_to_check(package):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # Closed again when the block ends: nothing listens.
+    with pytest.raises(BertpipeError) as raised:
+        submit(package, f"http://127.0.0.1:{port}")
+    assert "\n" not in str(raised.value)
+    assert raised.match(rf"cannot reach the KFP API at http://127.0.0.1:{port}: .*Check --host")
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"host": "localhost:8080"}, "needs a scheme"),
+        ({"pipeline_root": "minio://mlpipeline"}, "no minio:// scheme"),
+        ({"package_path": "pipeline.json"}, "must be an existing .yaml/.yml file"),
+    ],
+)
+def test_bad_arguments_fail_before_any_request(package, kwargs, message):
+    with KfpApiServer() as api:
+        arguments = {"package_path": package, "host": api.url, "pipeline_root": ROOT, **kwargs}
+        with pytest.raises(BertpipeError, match=message):
+            kubeflow.submit_kubeflow(arguments.pop("package_path"), **arguments)
+    assert api.requests == []

@@ -1,0 +1,88 @@
+"""`bertpipe evaluate` and `bertpipe predict` on exported models."""
+
+import json
+import os
+
+import pytest
+
+from components.pusher import versions
+from pipelines import cli
+
+
+def test_evaluate_prints_the_table_and_writes_metrics_and_report(
+    masked_lm_exports, tmp_path, capsys
+):
+    out = str(tmp_path / "evaluation")
+    status = cli.main(
+        [
+            "evaluate",
+            "--model",
+            masked_lm_exports.good,
+            "--examples",
+            masked_lm_exports.examples,  # an Examples directory: its Split-eval/ is read
+            "--baseline",
+            masked_lm_exports.broken,
+            "--output",
+            out,
+            "--min-masked-lm-accuracy",
+            "0.9",
+            "--max-regression",
+            "masked_lm_loss=0.05",
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert status == 0
+    with open(os.path.join(out, "metrics.json"), encoding="utf-8") as f:
+        doc = json.load(f)
+    assert doc["blessed"] and doc["thresholds"]["min_masked_lm_accuracy"] == 0.9
+    assert doc["thresholds"]["max_regression"]["masked_lm_loss"] == 0.05
+    assert doc["examples"]["input_path"] == [f"{masked_lm_exports.examples}/Split-eval/*"]
+    assert os.path.exists(os.path.join(out, "report.html"))
+    row = next(line for line in printed.splitlines() if line.startswith("masked_lm_accuracy"))
+    model, baseline = doc["model"]["metrics"], doc["baseline"]["metrics"]
+    assert row.split()[1:3] == [
+        f"{model['masked_lm_accuracy']:.4f}",
+        f"{baseline['masked_lm_accuracy']:.4f}",
+    ]
+    assert "24 examples; BLESSED" in printed
+
+
+def test_evaluate_exits_1_when_the_model_would_not_be_blessed(masked_lm_exports, tmp_path):
+    args = ["evaluate", "--model", masked_lm_exports.broken, "--output", str(tmp_path)]
+    pattern = f"{masked_lm_exports.examples}/Split-eval/*"
+    status = cli.main([*args, "--examples", pattern, "--max-masked-lm-loss", "1.0"])
+    assert status == 1
+
+
+def test_evaluate_rejects_a_bad_threshold_with_one_line(masked_lm_exports, capsys):
+    args = ["evaluate", "--model", masked_lm_exports.good, "--examples", "x"]
+    assert cli.main([*args, "--min-masked-lm-accuracy", "3"]) == 2
+    assert "min_masked_lm_accuracy must be in [0, 1]; got 3.0" in capsys.readouterr().err
+
+
+def test_predict_prints_top_k_fills_from_a_push_destination(masked_lm_exports, tmp_path, capsys):
+    base = str(tmp_path / "serving")
+    versions.publish(masked_lm_exports.good, base)
+    text = "The whale swam into the [MASK]."
+    assert cli.main(["predict", "--model", base, "--top-k", "3", text]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == text
+    assert lines[1].startswith("  [MASK] 1: the ")
+    assert len(lines[1].split(": ", 1)[1].split()) == 6  # 3 x (token, probability)
+
+
+def test_predict_without_a_marker_says_which_text(masked_lm_exports, capsys):
+    status = cli.main(["predict", "--model", masked_lm_exports.good, "a [MASK]", "none here"])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        'bertpipe: error: fill_mask: input text at index [1] has no [MASK]: ["none here"]; '
+        "every text needs the marker [MASK] (upper case) where a token is to be predicted."
+    )
+
+
+@pytest.mark.parametrize("top_k", ["11", "0"])
+def test_predict_top_k_beyond_the_exported_fills_is_an_error(masked_lm_exports, capsys, top_k):
+    status = cli.main(["predict", "--model", masked_lm_exports.good, "--top-k", top_k, "[MASK]"])
+    assert status == 2
+    assert "fills per [MASK]; ask for 1 to 10" in capsys.readouterr().err
