@@ -44,3 +44,31 @@ def masked_lm_exports(tmp_path_factory):
         good_uri=str(root / "good"),
         broken_uri=str(root / "broken"),
     )
+
+
+@pytest.fixture(scope="session")
+def generated_examples(tmp_path_factory):
+    """An Examples directory written by the real jobs: `bertpipe vocab` (WordPiece learned
+    from the small whales corpus) then `bertpipe examples` (seq_length 32, 5 predictions).
+
+    Returns a namespace: `.root` (the directory: Split-train/, Split-eval/, vocab.txt,
+    example_gen_config.json, stats.json) and `.train_examples` (records in Split-train/).
+    """
+    import json
+
+    from pipelines import cli
+
+    root = tmp_path_factory.mktemp("generated_examples")
+    corpus = str(REPO_ROOT / "tests" / "components" / "example_gen" / "data" / "whales.txt")
+    vocab_dir, examples = str(root / "vocab"), str(root / "examples")
+    assert cli.main(["vocab", "--corpus", corpus, "--output", vocab_dir]) == 0
+    flags = ["--seq-length", "32", "--max-predictions", "5", "--dupe-factor", "5"]
+    flags += ["--eval-fraction", "0.3"]
+    vocab = f"{vocab_dir}/vocab.txt"
+    assert (
+        cli.main(["examples", "--corpus", corpus, "--vocab", vocab, "--output", examples, *flags])
+        == 0
+    )
+    with open(f"{examples}/stats.json") as f:
+        train = json.load(f)["train"]["instances"]
+    return types.SimpleNamespace(root=examples, train_examples=train)

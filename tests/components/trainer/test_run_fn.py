@@ -83,6 +83,8 @@ def test_default_checkpoint_dir_is_stable_across_executions_and_keyed_by_the_exp
 
 
 def _pipeline(pipeline_root, examples):
+    # An Importer (not the generator itself), so that a second run trains on the very
+    # same Examples artifact while the Trainer executes again (caching off).
     importer = tfx.dsl.Importer(
         source_uri=examples,
         artifact_type=tfx.types.standard_artifacts.Examples,
@@ -118,8 +120,10 @@ def _files(directory):
 
 
 @pytest.mark.slow
-def test_trainer_runs_run_fn_under_local_dag_runner_and_a_new_execution_resumes(tmp_path):
-    examples = write_examples_dir(str(tmp_path / "examples"))
+def test_trainer_runs_run_fn_under_local_dag_runner_and_a_new_execution_resumes(
+    tmp_path, generated_examples
+):
+    examples = generated_examples.root  # written by the example generator
     pipeline_root = str(tmp_path / "root")
     first = local.run_pipeline(
         _pipeline(pipeline_root, examples), runner="local", out=io.StringIO()
