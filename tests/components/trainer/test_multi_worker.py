@@ -54,13 +54,13 @@ def test_two_workers_end_with_identical_weights(tmp_path):
                 text=True,
             )
         )
-    for process in processes:
-        try:
-            log, _ = process.communicate(timeout=600)
-        finally:
-            for p in processes:
-                if p.poll() is None:
-                    p.kill()
+    try:
+        logs = [process.communicate(timeout=600)[0] for process in processes]
+    finally:  # A timeout or an error here: stop the workers this test started.
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+    for process, log in zip(processes, logs):
         assert process.returncode == 0, log[-4000:]
 
     chief, worker = (np.load(tmp_path / f"worker{i}.npz") for i in range(2))
