@@ -5,25 +5,24 @@ The example generator's output (a TFX `Examples` artifact or `bertpipe examples
 (`vocab.txt`) and its config (`example_gen_config.json`, with `seq_length`,
 `max_predictions_per_seq` and `lower_case`). The trainer reads both so that the model's
 `vocab_size`, the data configs' lengths and the exported tokenizer follow the examples;
-a user override that contradicts them fails before training. The config JSON is read as
-plain data (only the three keys above), so the trainer does not depend on the generator's
-code.
+a user override that contradicts them fails before training. File names and the config
+reader are the generator's own (`components/example_gen/layout.py`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import posixpath
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components.errors import BertpipeError
+from components.example_gen import layout
 from components.trainer.experiment import ExperimentConfig
 from components.trainer.experiments import user_value
 
-VOCAB_FILENAME = "vocab.txt"
-CONFIG_FILENAME = "example_gen_config.json"
+VOCAB_FILENAME = layout.VOCAB_FILENAME
+CONFIG_FILENAME = layout.CONFIG_FILENAME
 _SPLIT_PREFIX = "Split-"
 
 
@@ -67,7 +66,7 @@ def read_examples_metadata(root: str) -> ExamplesMetadata:
     """Reads `vocab.txt` and `example_gen_config.json` from an Examples directory.
 
     Raises:
-      BertpipeError: a file is missing or lacks a needed key (names the file).
+      BertpipeError: a file is missing or invalid (names the file).
     """
     import tensorflow as tf
 
@@ -83,19 +82,15 @@ def read_examples_metadata(root: str) -> ExamplesMetadata:
                 f"{CONFIG_FILENAME} beside Split-*/); pass the vocabulary and lengths "
                 f"explicitly instead."
             )
-    with tf.io.gfile.GFile(config_path) as f:
-        config = json.load(f)
-    missing = [k for k in ("seq_length", "max_predictions_per_seq") if k not in config]
-    if missing:
-        raise BertpipeError(f"{config_path} lacks {missing}; regenerate the examples.")
+    config = layout.read_config(root)
     tokens = vocabulary.read_vocab_lines(vocab_path)
     return ExamplesMetadata(
         root=root,
         vocab_path=vocab_path,
         vocab_size=len(tokens),
-        seq_length=int(config["seq_length"]),
-        max_predictions_per_seq=int(config["max_predictions_per_seq"]),
-        lower_case=bool(config.get("lower_case", True)),
+        seq_length=config.seq_length,
+        max_predictions_per_seq=config.max_predictions_per_seq,
+        lower_case=config.lower_case,
     )
 
 

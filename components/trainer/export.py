@@ -156,11 +156,9 @@ def export_model(
       step: the global step of the weights (recorded; names the checkpoint).
       extra_signatures: more signatures by name (`fill_mask` is always attached, from
         `components/serving/fill_mask.py`; a factory under that name replaces it). Each
-        factory is called with the model being exported (the
-        float32 copy) and returns a `tf.function` with an input signature, or a
-        `tf.Module` whose `__call__` is one (saved with the model, so resources it owns
-        are exported), e.g.
-        `{"fill_mask": lambda m: fill_mask_function(m, tokens, normalization, seq, k)}`.
+        factory is called with the model being exported (the float32 copy) and returns a
+        `tf.function` with an input signature, or a `tf.Module` whose `__call__` is one
+        (saved with the model, so resources it owns are exported).
 
     Raises:
       BertpipeError: `export_dir` holds something that is not a bertpipe export.
@@ -168,22 +166,7 @@ def export_model(
     _check_replaceable(export_dir)
     copy = portable_copy(task, model)
     data = experiment.task.train_data
-    signatures = {
-        SERVING_DEFAULT: serving_function(copy, data.seq_length, data.max_predictions_per_seq)
-    }
-    # Every export answers raw text (EXPORT.md); `extra_signatures` may replace it.
-    from components.serving import fill_mask
-
-    factories = {
-        fill_mask.SIGNATURE_NAME: fill_mask.signature_factory(
-            vocab_path, normalization, data.seq_length
-        ),
-        **(extra_signatures or {}),
-    }
-    for name, factory in factories.items():
-        if name in signatures:
-            raise BertpipeError(f"signature {name!r} is exported already.")
-        signatures[name] = factory(copy)
+    signatures = _signatures(copy, data, vocab_path, normalization, extra_signatures)
     tmp = f"{export_dir.rstrip('/')}.tmp-{uuid.uuid4().hex[:8]}"
     _write_saved_model(copy, tmp, vocab_path, signatures)
     checkpoint = tf.train.Checkpoint(model=copy)
@@ -205,6 +188,27 @@ def export_model(
         f.write(json.dumps(info, indent=2, sort_keys=True) + "\n")
     _log.info("exported the model at step %d to %s", step, export_dir)
     return export_dir
+
+
+def _signatures(copy, data, vocab_path: str, normalization, extra_signatures) -> dict:
+    """serving_default, fill_mask and `extra_signatures`, built for the exported copy."""
+    signatures = {
+        SERVING_DEFAULT: serving_function(copy, data.seq_length, data.max_predictions_per_seq)
+    }
+    # Every export answers raw text (EXPORT.md); `extra_signatures` may replace it.
+    from components.serving import fill_mask
+
+    factories = {
+        fill_mask.SIGNATURE_NAME: fill_mask.signature_factory(
+            vocab_path, normalization, data.seq_length
+        ),
+        **(extra_signatures or {}),
+    }
+    for name, factory in factories.items():
+        if name in signatures:
+            raise BertpipeError(f"signature {name!r} is exported already.")
+        signatures[name] = factory(copy)
+    return signatures
 
 
 def _check_replaceable(export_dir: str) -> None:
