@@ -22,6 +22,8 @@ from pipelines import __version__
 # Only commands that work are listed; later work adds its module name here.
 COMMANDS: tuple[str, ...] = (
     "run",
+    "compile",
+    "submit",
     "runs",
     "artifacts",
     "doctor",
