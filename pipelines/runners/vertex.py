@@ -163,8 +163,8 @@ def check_package_matches(template_path: str, *, project: str, region: str) -> N
     for name, task in sorted(tasks.items()):
         raw = task.get("inputs", {}).get("parameters", {}).get("custom_config")
         value = (raw or {}).get("runtimeValue", {}).get("constant")
-        custom = json.loads(value) if isinstance(value, str) and value else {}
-        if gcai.TRAINING_ARGS_KEY not in custom:
+        custom = json.loads(value) if isinstance(value, str) and value else None
+        if not isinstance(custom, dict) or gcai.TRAINING_ARGS_KEY not in custom:
             continue
         compiled = (
             custom[gcai.TRAINING_ARGS_KEY].get("project"),
