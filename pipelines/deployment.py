@@ -234,19 +234,15 @@ class VertexConfig:
       region: Vertex region, e.g. `us-central1` (must offer the TPU type you ask for).
       service_account: service account the pipeline and training job run as; empty = the
         project's Compute Engine default account.
-      staging_bucket: gs:// bucket for Vertex staging files; empty = the SDK's default.
     """
 
     project: str = ""
     region: str = "us-central1"
     service_account: str = ""
-    staging_bucket: str = ""
 
     def __post_init__(self):
         if not self.region:
             raise BertpipeError("vertex.region is empty; name a region, e.g. us-central1.")
-        if self.staging_bucket:
-            _check_gs(self.staging_bucket, "vertex.staging_bucket")
 
 
 @dataclasses.dataclass(frozen=True)
