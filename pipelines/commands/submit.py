@@ -74,14 +74,16 @@ def run(args) -> int:
         # Baked into the compiled TPU training job, so they must be set before compiling.
         deployment = dataclasses.replace(deployment, vertex=_vertex_section(deployment, args))
         config = dataclasses.replace(config, deployment=deployment)
+    if args.target == "kubeflow":
+        _kubeflow_host(config, args)  # Fails before compiling when there is none.
     with tempfile.TemporaryDirectory(prefix="bertpipe-submit-") as scratch:
         package = args.package or _compile(config, args.target, scratch)
         if args.target == "kubeflow":
-            run = _submit_kubeflow(package, config, args)
+            submitted = _submit_kubeflow(package, config, args)
         else:
-            run = _submit_vertex(package, config, args)
-    print(f"bertpipe: submitted run {run.run_id}")
-    print(f"  {run.url}")
+            submitted = _submit_vertex(package, config, args)
+    print(f"bertpipe: submitted run {submitted.run_id}")
+    print(f"  {submitted.url}")
     return 0
 
 
@@ -107,21 +109,26 @@ def _compile(config, target: str, directory: str) -> str:
     return path
 
 
-def _submit_kubeflow(package: str, config, args):
+def _kubeflow_host(config, args) -> str:
     from components.errors import BertpipeError
-    from pipelines.deployment import KubeflowConfig
-    from pipelines.runners import kubeflow
 
-    defaults = config.deployment.kubeflow if config else KubeflowConfig()
-    host = args.host or defaults.host
+    host = args.host or (config.deployment.kubeflow.host if config else "")
     if not host:
         raise BertpipeError(
             "no KFP host: pass --host (e.g. http://localhost:8080 through `kubectl -n "
             "bertpipe port-forward svc/ml-pipeline-ui 8080:80`) or set deployment.kubeflow.host."
         )
+    return host
+
+
+def _submit_kubeflow(package: str, config, args):
+    from pipelines.deployment import KubeflowConfig
+    from pipelines.runners import kubeflow
+
+    defaults = config.deployment.kubeflow if config else KubeflowConfig()
     return kubeflow.submit_kubeflow(
         package,
-        host=host,
+        host=_kubeflow_host(config, args),
         namespace=args.namespace or defaults.namespace or None,
         experiment=args.experiment or defaults.experiment,
         run_name=args.run_name,

@@ -108,6 +108,17 @@ def test_kubeflow_submit_sends_a_package_with_the_flags(kubeflow_package):
         (["--target", "kubeflow"], "submit needs --config FILE .* or --package FILE"),
         (["--target", "kubeflow", "--package", "{kfp}"], "no KFP host: pass --host"),
         (
+            [
+                "--target",
+                "kubeflow",
+                "--config",
+                "{kfp_config}",
+                "--set",
+                "deployment.kubeflow.host=",
+            ],
+            "no KFP host: pass --host",
+        ),
+        (
             ["--target", "kubeflow", "--package", "{kfp}", "--set", "a=1"],
             "--set changes the config before compiling; with --package nothing is compiled",
         ),
@@ -145,9 +156,10 @@ def test_kubeflow_submit_sends_a_package_with_the_flags(kubeflow_package):
     ],
 )
 def test_submit_refuses_before_any_request(kubeflow_package, vertex_package, args, message):
-    args = [a.format(kfp=kubeflow_package, vertex=vertex_package) for a in args]
+    paths = {"kfp": kubeflow_package, "vertex": vertex_package}
+    args = [a.format(kfp_config=compiled.KUBEFLOW_CONFIG, **paths) for a in args]
     result = compiled.bertpipe("submit", *args)
-    assert result.code == 2
+    assert result.code == 2 and result.out == ""  # Not even compiled.
     (line,) = result.err.splitlines()
     assert re.search(message, line), line
 
