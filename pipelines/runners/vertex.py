@@ -135,6 +135,8 @@ def compile_vertex(
         for c in kfp_v2.components(pipeline)
     }
     job = kfp_v2.compile_job(pipeline, kfp_v2.component_images(pipeline, deployment), specs)
+    kfp_v2.require_component_ids(pipeline, [trainer_id], "Trainer")
+    kfp_v2.add_retries(job["pipelineSpec"], {trainer_id: deployment.trainer_retries})
     kfp_v2.check_no_secrets(json.dumps(job), "the compiled Vertex pipeline")
     if output_path is not None:
         with open(output_path, "w", encoding="utf-8") as f:

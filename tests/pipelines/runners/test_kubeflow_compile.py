@@ -101,6 +101,20 @@ def test_only_the_trainer_gets_the_tpu_placement_limit_and_image(package):
     assert platform_executors(platform)["Trainer_executor"] == TPU.kfp_executor_config()
 
 
+def test_only_the_trainer_is_retried_after_a_failure_such_as_preemption(package):
+    path, _ = package
+    spec_doc, _ = compiled.documents(path)
+    spec = json_format.ParseDict(spec_doc, pipeline_spec_pb2.PipelineSpec())
+    retried = {
+        name: task.retry_policy
+        for name, task in spec.root.dag.tasks.items()
+        if task.HasField("retry_policy")
+    }
+    assert list(retried) == ["Trainer"]
+    assert retried["Trainer"].max_retry_count == DeploymentConfig().trainer_retries == 3
+    assert retried["Trainer"].backoff_duration.seconds == 60
+
+
 def test_trainer_experiment_switches_to_the_tpu_strategy_and_bfloat16(package):
     path, _ = package
     spec, _ = compiled.documents(path)

@@ -64,6 +64,13 @@ def test_json_is_a_pipeline_job_with_the_root_kept(package):
     }
 
 
+def test_the_trainer_step_is_retried_after_a_failure_such_as_preemption(package):
+    spec = json_format.ParseDict(job(package)["pipelineSpec"], pipeline_spec_pb2.PipelineSpec())
+    retried = [name for name, task in spec.root.dag.tasks.items() if task.HasField("retry_policy")]
+    assert retried == ["Trainer"]
+    assert spec.root.dag.tasks["Trainer"].retry_policy.max_retry_count == 3
+
+
 def test_aiplatform_pipeline_job_accepts_the_file(package):
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import aiplatform
