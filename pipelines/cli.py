@@ -21,6 +21,11 @@ from pipelines import __version__
 
 # Only commands that work are listed; later work adds its module name here.
 COMMANDS: tuple[str, ...] = (
+    "run",
+    "compile",
+    "submit",
+    "runs",
+    "artifacts",
     "doctor",
     "corpus",
     "vocab",

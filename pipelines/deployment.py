@@ -234,19 +234,15 @@ class VertexConfig:
       region: Vertex region, e.g. `us-central1` (must offer the TPU type you ask for).
       service_account: service account the pipeline and training job run as; empty = the
         project's Compute Engine default account.
-      staging_bucket: gs:// bucket for Vertex staging files; empty = the SDK's default.
     """
 
     project: str = ""
     region: str = "us-central1"
     service_account: str = ""
-    staging_bucket: str = ""
 
     def __post_init__(self):
         if not self.region:
             raise BertpipeError("vertex.region is empty; name a region, e.g. us-central1.")
-        if self.staging_bucket:
-            _check_gs(self.staging_bucket, "vertex.staging_bucket")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -259,6 +255,8 @@ class DeploymentConfig:
       resources: CPU/memory of the non-TPU steps.
       tpu: the TPU slice the Trainer runs on; None trains on CPU.
       tpu_evaluator: also run the evaluator on the slice (Kubeflow only).
+      trainer_retries: how many times KFP/Vertex re-runs a failed Trainer step (a Spot TPU
+        node preempted, a pod evicted); the retried step resumes from its last checkpoint.
       kubeflow: `bertpipe submit --target kubeflow` defaults.
       vertex: Vertex project/region/identity.
     """
@@ -268,10 +266,15 @@ class DeploymentConfig:
     resources: ResourcesConfig = dataclasses.field(default_factory=ResourcesConfig)
     tpu: TpuConfig | None = None
     tpu_evaluator: bool = False
+    trainer_retries: int = 3
     kubeflow: KubeflowConfig = dataclasses.field(default_factory=KubeflowConfig)
     vertex: VertexConfig = dataclasses.field(default_factory=VertexConfig)
 
     def __post_init__(self):
+        if isinstance(self.trainer_retries, bool) or not 0 <= self.trainer_retries <= 20:
+            raise BertpipeError(
+                f"trainer_retries must be an integer in [0, 20]; got {self.trainer_retries!r}."
+            )
         if self.tpu_evaluator and self.tpu is None:
             raise BertpipeError(
                 "tpu_evaluator is true but there is no tpu section; add one (accelerator, "

@@ -132,6 +132,7 @@ def compile_kubeflow(
     }
     images = kfp_v2.component_images(pipeline, deployment, tpu_ids)
     job = kfp_v2.compile_job(pipeline, images, specs)
+    kfp_v2.add_retries(job["pipelineSpec"], {trainer_id: deployment.trainer_retries})
     pipeline_spec, platform = job["pipelineSpec"], platform_spec(deployment, tpu_ids)
     header = _HEADER.format(name=pipeline.pipeline_info.pipeline_name, tfx=version.__version__)
     documents = [pipeline_spec] + ([platform] if platform else [])

@@ -8,11 +8,14 @@ than parsing logs, gives the same view under both runners.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import sys
 import threading
 import time
 from typing import Literal, TextIO
 
+from components.errors import BertpipeError
 from pipelines import metadata
 
 RUNNERS = ("beam", "local")
@@ -113,3 +116,74 @@ def _duration(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.1f}s"
     return f"{int(seconds) // 60}m{int(seconds) % 60:02d}s"
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalRunResult:
+    """A finished local run: its ML Metadata record and whether every component succeeded."""
+
+    run: metadata.RunInfo
+    succeeded: bool
+
+
+def default_beam_args() -> list[str]:
+    """DirectRunner with one worker process per core (the data components' default)."""
+    return [
+        "--runner=DirectRunner",
+        "--direct_running_mode=multi_processing",
+        f"--direct_num_workers={os.cpu_count() or 1}",
+    ]
+
+
+def run_config(config, *, runner: str = "beam", out: TextIO = sys.stdout) -> LocalRunResult:
+    """Resolves `config` (fetching sample corpora), builds and runs the pipeline locally.
+
+    Every component is constructed (and so every parameter checked) before anything runs.
+
+    Raises:
+      BertpipeError: a config or input problem, including a user mistake that a component
+        reported while running (named with the component).
+    """
+    from pipelines import config as config_lib
+    from pipelines.pipeline import create_pipeline
+
+    config = config_lib.resolve_corpus(config, log=lambda m: print(f"bertpipe: {m}", file=out))
+    os.makedirs(config.pipeline_root, exist_ok=True)
+    from tfx import v1 as tfx
+
+    pipeline = create_pipeline(
+        config,
+        target="local",
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            metadata.metadata_path(config.pipeline_root)
+        ),
+        beam_pipeline_args=list(config.beam_pipeline_args) or default_beam_args(),
+    )
+    try:
+        run = run_pipeline(pipeline, runner=runner, out=out)
+    except Exception as e:
+        message = _user_error(e)
+        if message is None:
+            raise
+        failed = _failed_component(metadata.metadata_path(config.pipeline_root))
+        raise BertpipeError(f"{failed or 'a component'} failed: {message}") from None
+    return LocalRunResult(run, all(e.state in ("complete", "cached") for e in run.executions))
+
+
+def _user_error(error: BaseException) -> str | None:
+    """The message of a BertpipeError behind `error` (also when Beam re-wrapped it)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, BertpipeError):
+            return str(error)
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _failed_component(path: str) -> str | None:
+    runs = metadata.list_runs(metadata.open_store(path))
+    if not runs:
+        return None
+    failed = [e.component for e in runs[-1].executions if e.state == "failed"]
+    return failed[-1] if failed else None

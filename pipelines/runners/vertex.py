@@ -135,11 +135,50 @@ def compile_vertex(
         for c in kfp_v2.components(pipeline)
     }
     job = kfp_v2.compile_job(pipeline, kfp_v2.component_images(pipeline, deployment), specs)
+    kfp_v2.require_component_ids(pipeline, [trainer_id], "Trainer")
+    kfp_v2.add_retries(job["pipelineSpec"], {trainer_id: deployment.trainer_retries})
     kfp_v2.check_no_secrets(json.dumps(job), "the compiled Vertex pipeline")
     if output_path is not None:
         with open(output_path, "w", encoding="utf-8") as f:
             json.dump(job, f, sort_keys=True, indent=1)
     return job
+
+
+def _check_template(template_path: str) -> None:
+    import os
+
+    if not template_path.endswith(".json") or not os.path.isfile(template_path):
+        raise BertpipeError(
+            f"Vertex template {template_path!r} must be an existing .json file from "
+            "bertpipe compile --target vertex."
+        )
+
+
+def check_package_matches(template_path: str, *, project: str, region: str) -> None:
+    """Raises BertpipeError when the template's TPU training job targets another project or
+    region than the run: both are compiled into the Trainer's custom_config, so the job
+    would start where the file says, not where the run goes."""
+    _check_template(template_path)
+    gcai = _gcai()
+    with open(template_path, encoding="utf-8") as f:
+        tasks = json.load(f)["pipelineSpec"]["root"]["dag"]["tasks"]
+    for name, task in sorted(tasks.items()):
+        raw = task.get("inputs", {}).get("parameters", {}).get("custom_config")
+        value = (raw or {}).get("runtimeValue", {}).get("constant")
+        custom = json.loads(value) if isinstance(value, str) and value else None
+        if not isinstance(custom, dict) or gcai.TRAINING_ARGS_KEY not in custom:
+            continue
+        compiled = (
+            custom[gcai.TRAINING_ARGS_KEY].get("project"),
+            custom.get(gcai.VERTEX_REGION_KEY),
+        )
+        if compiled != (project, region):
+            raise BertpipeError(
+                f"{template_path} was compiled to run its {name} job in project "
+                f"{compiled[0]!r}, region {compiled[1]!r}, but the run goes to project "
+                f"{project!r}, region {region!r}; recompile with that project and region "
+                "(bertpipe submit --config compiles with them)."
+            )
 
 
 def submit_vertex(
@@ -175,13 +214,7 @@ def submit_vertex(
       BertpipeError: a bad argument, missing credentials, a refused permission, or an
         unreachable endpoint; one line saying what to check.
     """
-    import os
-
-    if not template_path.endswith(".json") or not os.path.isfile(template_path):
-        raise BertpipeError(
-            f"Vertex template {template_path!r} must be an existing .json file from "
-            "bertpipe compile --target vertex."
-        )
+    _check_template(template_path)
     if pipeline_root is not None:
         deployment_lib.check_pipeline_root(pipeline_root, "vertex")
     with open(template_path, encoding="utf-8") as f:

@@ -3,9 +3,10 @@
 Each overlay states its TPU slice once, in tpu.yaml (the `tpu` section of a pipeline
 config). `bertpipe compile` turns that section into the Trainer's node selector,
 tolerations and `google.com/tpu` limit through pipelines/tpu.py; these tests derive the same
-values from the same file and compare them with the rendered node pool and smoke Job, so a
-node pool and a compiled pipeline cannot drift apart. `placement_problems` takes plain pod
-placement values, so the compiled pipeline's executor config can be checked the same way.
+values from the same file and compare them with the rendered node pool and smoke Job, and
+compile the real pipeline (pipelines/configs/kubeflow-gke-tpu.yaml with the overlay's
+tpu.yaml) with `bertpipe compile` and check that its Trainer step, as written in the YAML,
+would run on the overlay's node pool, so the manifests and the compiler cannot drift apart.
 """
 
 import pytest
@@ -15,6 +16,7 @@ from components import configs
 from pipelines import tpu
 from pipelines.tpu import TpuConfig
 from tests.kubernetes.manifests import KUBERNETES_DIR, OVERLAYS, build, needs_kubectl, one
+from tests.pipelines.runners import compiled
 
 pytestmark = needs_kubectl
 
@@ -108,15 +110,39 @@ def test_smoke_job_is_placed_exactly_as_pipelines_tpu_places_a_step(overlay):
     )
 
 
+def compile_for_overlay(overlay, directory):
+    """`bertpipe compile --target kubeflow` of the example GKE config with the overlay's
+    tpu.yaml as its `tpu` section: (pipeline spec, platform spec) of the written YAML."""
+    path = KUBERNETES_DIR / "overlays" / overlay / "tpu.yaml"
+    data = configs.load_file(compiled.KUBEFLOW_CONFIG)
+    data["deployment"]["tpu"] = configs.load_file(str(path))
+    config = directory / f"{overlay}.yaml"
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    output = str(directory / f"{overlay}-pipeline.yaml")
+    compiled.compile_config("kubeflow", str(config), output)
+    return compiled.documents(output)
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_compiled_platform_config_for_the_overlay_fits_its_node_pool(overlay):
-    # What bertpipe compile writes for the Trainer: pipelines/tpu.py's executor config.
-    config = overlay_tpu(overlay)
-    executor = config.kfp_executor_config()
+def test_compiled_pipeline_for_the_overlay_fits_its_node_pool(overlay, tmp_path):
+    # What `bertpipe compile` writes for the real pipeline, read back from the file.
+    spec, platform = compile_for_overlay(overlay, tmp_path)
+    placed = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert list(placed) == ["Trainer_executor"]
+    executors = spec["deploymentSpec"]["executors"]
+    limits = {
+        name: e["container"]["resources"].get("accelerator", {}).get("count")
+        for name, e in executors.items()
+    }
+    assert {name for name, count in limits.items() if count} == {"Trainer_executor"}
     pool = one(build(f"overlays/{overlay}"), "ContainerNodePool")
+    trainer = placed["Trainer_executor"]
     assert (
         placement_problems(
-            executor["nodeSelector"]["labels"], executor["tolerations"], config.chips_per_host, pool
+            trainer["nodeSelector"]["labels"],
+            trainer["tolerations"],
+            limits["Trainer_executor"],
+            pool,
         )
         == []
     )

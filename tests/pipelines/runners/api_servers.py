@@ -7,9 +7,12 @@ omitted); `VertexApiServer` answers aiplatform's REST `pipelineJobs.create` and 
 first in Cloud Storage (reached through `STORAGE_EMULATOR_HOST`): the pipeline root's
 bucket is missing, so it is created and the run's service account gets object access on
 it (a missing bucket keeps aiplatform from asking Resource Manager, which has no local
-stand-in, for the project number). Each records
-method, path, query, JSON body and headers, can answer its main calls with a fixed error
-status instead, listens on 127.0.0.1 only and stops when the `with` block ends.
+stand-in, for the project number). It also answers as the GCE/GKE metadata server
+(reached through `GCE_METADATA_HOST`), which is how a step or a workstation on GKE with
+Workload Identity gets Application Default Credentials: a project id and an access token
+for the service account. Each records method, path, query, body (JSON, or the raw text)
+and headers, can answer its main calls with a fixed error status instead, listens on
+127.0.0.1 only and stops when the `with` block ends.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ API = "/apis/v2beta1"
 EXPERIMENT_ID = "0b5c3e0e-7a1d-4a4e-9d4e-1f1f5c0a0001"
 RUN_ID = "7f1c2d3e-4b5a-4c6d-8e9f-0a1b2c3d0002"
 VERTEX_PROJECT_NUMBER = "123456789012"
+METADATA = "/computeMetadata/v1/"
+METADATA_PROJECT = "my-project"
+METADATA_ACCOUNT = "bertpipe-runner@my-project.iam.gserviceaccount.com"
 _NOT_FOUND = (404, {"error": "Not Found", "code": 5, "message": "Not Found"})
 
 
@@ -62,14 +68,18 @@ class RecordingServer:
                 url = urllib.parse.urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                body = json.loads(raw) if raw else None
+                is_json = "json" in self.headers.get("Content-Type", "json")
+                body = (json.loads(raw) if is_json else raw.decode()) if raw else None
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 query = dict(urllib.parse.parse_qsl(url.query))
                 server.requests.append(Request(self.command, url.path, query, body, headers))
                 status, answer = server._answer(self.command, url.path, body)
-                data = json.dumps(answer).encode()
+                text = isinstance(answer, str)
+                data = (answer if text else json.dumps(answer)).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/plain" if text else "application/json")
+                # What the GCE metadata server sends; google-auth checks it, others ignore it.
+                self.send_header("Metadata-Flavor", "Google")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -131,6 +141,8 @@ class VertexApiServer(RecordingServer):
         super().__init__(self._vertex_answer)
 
     def _vertex_answer(self, method: str, path: str, body: dict | None) -> tuple[int, dict]:
+        if path == "/" or path.startswith(METADATA):
+            return self._metadata_answer(path)
         if path.startswith("/storage/v1/b"):
             return self._storage_answer(method, path, body)
         if method == "POST" and path.endswith("/pipelineJobs"):
@@ -154,3 +166,15 @@ class VertexApiServer(RecordingServer):
         if method == "POST":  # Create the bucket.
             return 200, {**body, "kind": "storage#bucket", "projectNumber": VERTEX_PROJECT_NUMBER}
         return 404, {"error": {"code": 404, "message": "The specified bucket does not exist."}}
+
+    def _metadata_answer(self, path: str) -> tuple[int, dict | str]:
+        """The GCE metadata server calls of google-auth's default credentials."""
+        if path == "/":  # The probe: any 200 with the Metadata-Flavor header.
+            return 200, ""
+        if path == f"{METADATA}project/project-id":
+            return 200, METADATA_PROJECT
+        if path == f"{METADATA}instance/service-accounts/default/":
+            return 200, {"email": METADATA_ACCOUNT, "aliases": ["default"], "scopes": []}
+        if path == f"{METADATA}instance/service-accounts/default/token":
+            return 200, {"access_token": "stand-in", "expires_in": 3600, "token_type": "Bearer"}
+        return _NOT_FOUND

@@ -1,14 +1,23 @@
 """Runs the steps of a compiled KFP v2 PipelineSpec on this machine, as the KFP launcher would.
 
 In a pod, KFP's launcher builds each step's ExecutorInput (parameter values from the task,
-input artifacts from the producing steps' outputs, output artifacts with fresh URIs and an
-`outputFile`), substitutes it for the `{{$}}` placeholder in the step's container args and
-runs the container command; an importer step only registers an artifact at a URI. This
-module does the same with local directories and the venv's Python in place of the image,
-so import paths, artifact types, exec properties and Beam arguments of every step are
-proven before an image exists. `LocalLauncher(spec, workdir).run_all()` runs a whole
-pipeline in dependency order; `run_task` runs one step. Nothing here is bertpipe-specific:
-the full pipeline's compiled spec runs the same way.
+input artifacts from the producing steps' outputs, output artifacts with fresh URIs under
+the pipeline root and an `outputFile`), substitutes it for the `{{$}}` placeholder in the
+step's container args and runs the container command. This module does the same with
+local directories and the venv's Python in place of the image, so import paths, artifact
+types, exec properties and Beam arguments of every step are proven before an image exists.
+`LocalLauncher(spec, workdir).run_all()` runs a whole pipeline in dependency order;
+`run_task` runs one step. Nothing here is bertpipe-specific.
+
+Two things differ from a cluster, both explicit:
+  - `substitutions`: (old, new) text replacements applied to every parameter value of the
+    ExecutorInput, i.e. to the compiled exec properties. Tests map the config's
+    `gs://BUCKET` to a local directory (what a Cloud Storage FUSE mount would do: the steps
+    here have no Google Cloud credentials) and a TPU runtime setting to one this machine
+    can run; everything else reaches the step exactly as compiled.
+  - resolver steps (Vertex runs TFX Resolver nodes as ML Metadata queries): there is no
+    ML Metadata here, so they resolve to no artifact, which is what a pipeline's first run
+    gets from a latest-blessed-model query.
 """
 
 from __future__ import annotations
@@ -31,9 +40,18 @@ class StepFailed(AssertionError):
 class LocalLauncher:
     """Runs tasks of `pipeline_spec` (a PipelineSpec dict) with outputs under `workdir`."""
 
-    def __init__(self, pipeline_spec: dict, workdir, *, python=sys.executable, timeout=900):
+    def __init__(
+        self,
+        pipeline_spec: dict,
+        workdir,
+        *,
+        substitutions=(),
+        python=sys.executable,
+        timeout=900,
+    ):
         self.spec = pipeline_spec
         self.workdir = pathlib.Path(workdir)
+        self.substitutions = tuple(substitutions)
         self.python, self.timeout = python, timeout
         self.tasks = pipeline_spec["root"]["dag"]["tasks"]
         self.outputs: dict[str, dict] = {}  # task -> executor output ("artifacts" by key)
@@ -64,8 +82,9 @@ class LocalLauncher:
     def run_task(self, task: str) -> dict:
         """Runs one task (its producers must have run); returns its executor output."""
         executor = self.executor(task)
-        if "importer" in executor:
-            self.outputs[task] = self._import(task, executor["importer"])
+        if "resolver" in executor:
+            queries = executor["resolver"]["outputArtifactQueries"]
+            self.outputs[task] = {"artifacts": {key: {"artifacts": []} for key in queries}}
             return self.outputs[task]
         executor_input = self.executor_input(task)
         output_file = executor_input["outputs"]["outputFile"]
@@ -94,7 +113,7 @@ class LocalLauncher:
         component = self.spec["components"][spec["componentRef"]["name"]]
         task_dir = self.workdir / task
         values = {
-            name: _constant(param)
+            name: self._substitute(_constant(param))
             for name, param in spec.get("inputs", {}).get("parameters", {}).items()
         }
         artifacts = {}
@@ -115,22 +134,17 @@ class LocalLauncher:
             "outputs": {"artifacts": outputs, "outputFile": str(task_dir / "executor_output.json")},
         }
 
-    def _artifact(self, schema: dict, uri, metadata=None) -> dict:
+    def _artifact(self, schema: dict, uri) -> dict:
         self._ids += 1
         name = f"projects/local/locations/here/metadataStores/default/artifacts/{self._ids}"
-        return {"name": name, "type": schema, "uri": str(uri), "metadata": metadata or {}}
+        return {"name": name, "type": schema, "uri": str(uri), "metadata": {}}
 
-    def _import(self, task: str, importer: dict) -> dict:
-        uri = _constant(importer["artifactUri"])
-        artifact = self._artifact(importer["typeSchema"], uri, importer.get("metadata"))
-        key = next(
-            iter(
-                self.spec["components"][self.tasks[task]["componentRef"]["name"]][
-                    "outputDefinitions"
-                ]["artifacts"]
-            )
-        )
-        return {"artifacts": {key: {"artifacts": [artifact]}}}
+    def _substitute(self, value):
+        if not isinstance(value, str):
+            return value
+        for old, new in self.substitutions:
+            value = value.replace(old, new)
+        return value
 
 
 def _constant(value: dict):

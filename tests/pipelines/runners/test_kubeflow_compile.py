@@ -1,66 +1,73 @@
-"""Tests for compiling a TFX pipeline into the two-document Kubeflow Pipelines YAML."""
+"""Tests for `bertpipe compile --target kubeflow`: the real pipeline as the two-document KFP YAML.
 
-import json
+Compiled from pipelines/configs/kubeflow-gke-tpu.yaml, the file users start from. The
+compiler's refusals of nodes open-source KFP cannot run (Resolver, FileBasedExampleGen) are
+checked on the small stand-in pipeline (stand_in.py), since the real one never has them.
+"""
 
 import pytest
-import yaml
+from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from components.errors import BertpipeError
-from pipelines.deployment import DeploymentConfig, ImageConfig, ResourcesConfig
-from pipelines.runners import kubeflow
+from pipelines import config as config_lib
+from pipelines.deployment import DeploymentConfig, ImageConfig
+from pipelines.runners import cloud, kubeflow
 from pipelines.tpu import TPU_RESOURCE, TpuConfig
-from tests.kubernetes.manifests import OVERLAYS, build, needs_kubectl, one
-from tests.kubernetes.test_tpu_parity import overlay_tpu, placement_problems
-from tests.pipelines.runners import kfp_protos, stand_in
+from tests.pipelines.runners import compiled, kfp_protos, stand_in
 from tests.test_no_secrets import scan
 
-IMAGE = "us-docker.pkg.dev/p/bertpipe/bertpipe:0.1.0"
+EXAMPLE = compiled.KUBEFLOW_CONFIG
+TPU = TpuConfig("tpu-v5-lite-podslice", "2x4", spot=True)  # The example's tpu section.
+IMAGE = "us-docker.pkg.dev/my-project/bertpipe/bertpipe:0.1.0"
 TPU_IMAGE = IMAGE + "-tpu"
-TPU = TpuConfig("tpu-v5-lite-podslice", "2x4", spot=True)
-
-
-def deployment(**kwargs):
-    kwargs.setdefault("images", ImageConfig(default=IMAGE, tpu=TPU_IMAGE))
-    return DeploymentConfig(**kwargs)
-
-
-def pipeline(config=None, **kwargs):
-    config = config or deployment()
-    return stand_in.create_pipeline(
-        root="gs://b/root",
-        examples_dir="gs://b/examples",
-        push_dir="gs://b/serving",
-        beam_pipeline_args=config.beam_pipeline_args(),
-        **kwargs,
-    )
+STEPS = ["VocabGen", "MaskedLMExampleGen", "Trainer", "MaskedLMEvaluator", "Pusher"]
 
 
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory):
-    config = deployment(tpu=TPU, resources=ResourcesConfig(cpu_request=2, memory_request_gb=6))
+def package(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("kfp") / "pipeline.yaml")
-    return path, kubeflow.compile_kubeflow(pipeline(config), config, path, evaluator_id=None)
+    return path, compiled.compile_config("kubeflow", EXAMPLE, path)
 
 
-def containers(spec):
-    executors = spec["deploymentSpec"]["executors"]
-    return {k: v["container"] for k, v in executors.items() if "container" in v}
+def executors(spec):
+    return spec["deploymentSpec"]["executors"]
 
 
-def test_both_documents_parse_into_kfp_protos_with_no_unknown_field(compiled):
-    path, _ = compiled
-    with open(path) as f:
-        spec_doc, platform_doc = yaml.safe_load_all(f)
+def platform_executors(platform):
+    return platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+
+
+def test_compile_says_what_it_wrote_and_how_to_submit_it(package):
+    path, result = package
+    assert result.out.splitlines() == [
+        f"bertpipe: compiled bertpipe-base for kubeflow: {path}",
+        f"  steps: {', '.join(STEPS)}",
+        "  TPU: Trainer on GKE nodes tpu-v5-lite-podslice 2x4 (ct5lp-hightpu-8t, "
+        "google.com/tpu: 8), Spot",
+        "  Beam: DataflowRunner in my-project/us-central1, up to 50 x n1-standard-8",
+        f"  images: {IMAGE}, TPU steps {TPU_IMAGE}",
+        "  pipeline root: gs://my-project-bertpipe/pipeline-root",
+        "submit it:",
+        f"  bertpipe submit --target kubeflow --package {path} --host http://localhost:8080 "
+        "--pipeline-root gs://my-project-bertpipe/pipeline-root",
+    ]
+    assert result.err == ""
+
+
+def test_both_documents_parse_into_kfp_protos_with_no_unknown_field(package):
+    path, _ = package
+    spec_doc, platform_doc = compiled.documents(path)
     spec = json_format.ParseDict(spec_doc, pipeline_spec_pb2.PipelineSpec())  # Strict.
     platform = json_format.ParseDict(platform_doc, pipeline_spec_pb2.PlatformSpec())
-    assert spec.schema_version == "2.1.0"
-    executors = platform.platforms["kubernetes"].deployment_spec.executors
-    assert list(executors) == ["Trainer_executor"]
-    config_class = kfp_protos.kubernetes_executor_config()
+    assert spec.schema_version == "2.1.0" and spec.pipeline_info.name == "bertpipe-base"
+    assert sorted(spec.root.dag.tasks) == sorted(STEPS)
+    placed = platform.platforms["kubernetes"].deployment_spec.executors
+    assert list(placed) == ["Trainer_executor"]
     trainer = json_format.ParseDict(
-        json_format.MessageToDict(executors["Trainer_executor"]), config_class()
+        json_format.MessageToDict(placed["Trainer_executor"]),
+        kfp_protos.kubernetes_executor_config()(),
     )
     assert dict(trainer.node_selector.labels) == TPU.node_selector()
     assert [(t.key, t.operator, t.value, t.effect) for t in trainer.tolerations] == [
@@ -68,69 +75,136 @@ def test_both_documents_parse_into_kfp_protos_with_no_unknown_field(compiled):
     ]
 
 
-def test_kfp_loader_and_client_accept_the_file(compiled):
+def test_kfp_loader_and_client_accept_the_file(package):
     import kfp.components
     from kfp.client import client
 
-    path, package = compiled
-    component = kfp.components.load_component_from_file(path)
-    assert component.name == "stand-in"
-    document = client._extract_pipeline_yaml(path)  # What create_run_from_pipeline_package sends.
-    assert document.to_dict()["platform_spec"] == package.platform_spec
-    assert "Trainer" in document.to_dict()["pipeline_spec"]["root"]["dag"]["tasks"]
+    path, _ = package
+    assert kfp.components.load_component_from_file(path).name == "bertpipe-base"
+    spec_doc, platform_doc = compiled.documents(path)
+    document = client._extract_pipeline_yaml(path).to_dict()  # What the client sends.
+    assert document == {"pipeline_spec": spec_doc, "platform_spec": platform_doc}
 
 
-def test_only_the_trainer_gets_tpu_placement_and_image(compiled):
-    _, package = compiled
-    found = containers(package.pipeline_spec)
-    assert set(found) == {"StatisticsGen_executor", "Trainer_executor", "Pusher_executor"}
-    assert found.pop("Trainer_executor")["resources"] == {
-        "accelerator": {"type": TPU_RESOURCE, "count": str(TPU.chips_per_host)}
-    }
-    assert (
-        package.pipeline_spec["deploymentSpec"]["executors"]["Trainer_executor"]["container"][
-            "image"
-        ]
-        == TPU_IMAGE
-    )
-    for container in found.values():
-        assert container["resources"] == {"cpuRequest": 2.0, "memoryRequest": 6.0}
+def test_only_the_trainer_gets_the_tpu_placement_limit_and_image(package):
+    path, _ = package
+    spec, platform = compiled.documents(path)
+    containers = {k: v["container"] for k, v in executors(spec).items()}
+    assert sorted(containers) == sorted(f"{s}_executor" for s in STEPS)
+    trainer = containers.pop("Trainer_executor")
+    assert trainer["resources"] == {"accelerator": {"type": TPU_RESOURCE, "count": "8"}}
+    assert trainer["image"] == TPU_IMAGE
+    for container in containers.values():
+        assert container["resources"] == {"cpuRequest": 4.0, "memoryRequest": 16.0}
         assert container["image"] == IMAGE
-    assert list(
-        package.platform_spec["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
-    ) == ["Trainer_executor"]
+    assert list(platform_executors(platform)) == ["Trainer_executor"]
+    assert platform_executors(platform)["Trainer_executor"] == TPU.kfp_executor_config()
 
 
-def test_beam_args_reach_the_beam_steps(compiled):
-    _, package = compiled
-    args = containers(package.pipeline_spec)["StatisticsGen_executor"]["args"]
-    assert args[-3:] == deployment(resources=ResourcesConfig(cpu_request=2)).beam_pipeline_args()
+def test_only_the_trainer_is_retried_after_a_failure_such_as_preemption(package):
+    path, _ = package
+    spec_doc, _ = compiled.documents(path)
+    spec = json_format.ParseDict(spec_doc, pipeline_spec_pb2.PipelineSpec())
+    retried = {
+        name: task.retry_policy
+        for name, task in spec.root.dag.tasks.items()
+        if task.HasField("retry_policy")
+    }
+    assert list(retried) == ["Trainer"]
+    assert retried["Trainer"].max_retry_count == DeploymentConfig().trainer_retries == 3
+    assert retried["Trainer"].backoff_duration.seconds == 60
 
 
-def test_evaluator_on_tpu_gets_the_same_placement():
-    config = deployment(tpu=TPU, tpu_evaluator=True)
-    # The stand-in has no evaluator; any step id shows the placement follows the id.
-    package = kubeflow.compile_kubeflow(pipeline(config), config, evaluator_id="StatisticsGen")
-    executors = package.platform_spec["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
-    assert executors["StatisticsGen_executor"] == executors["Trainer_executor"]
-    assert containers(package.pipeline_spec)["StatisticsGen_executor"]["image"] == TPU_IMAGE
+def test_trainer_experiment_switches_to_the_tpu_strategy_and_bfloat16(package):
+    path, _ = package
+    spec, _ = compiled.documents(path)
+    assert compiled.custom_config(spec) == {
+        "experiment": "bert/base_seq128",
+        "experiment_config": {
+            "runtime": {
+                "distribution_strategy": "tpu",
+                "tpu": "local",
+                "mixed_precision_dtype": "bfloat16",
+            }
+        },
+        "params": [],
+    }
 
 
-def test_without_tpu_there_is_one_document_and_no_accelerator(tmp_path):
-    config = deployment()
-    package = kubeflow.compile_kubeflow(pipeline(config), config, str(tmp_path / "p.yml"))
-    assert package.platform_spec == {}
-    assert len(list(yaml.safe_load_all(package.text))) == 1
-    assert all(
-        "accelerator" not in c["resources"] for c in containers(package.pipeline_spec).values()
-    )
+def test_dataflow_args_reach_the_data_steps(package):
+    path, _ = package
+    spec, _ = compiled.documents(path)
+    expected = config_lib.load(EXAMPLE).deployment.beam_pipeline_args()
+    for step in ("VocabGen", "MaskedLMExampleGen"):
+        args = executors(spec)[f"{step}_executor"]["container"]["args"]
+        assert args[-len(expected) :] == expected
+        options = PipelineOptions(args[-len(expected) :])
+        assert options.get_all_options()["runner"] == "DataflowRunner"
+        assert options.view_as(GoogleCloudOptions).temp_location == "gs://my-project-bertpipe/tmp"
+        assert options.get_all_options()["sdk_container_image"] == IMAGE
+
+
+def test_evaluator_on_tpu_gets_the_same_placement(tmp_path):
+    path = str(tmp_path / "p.yaml")
+    compiled.compile_config("kubeflow", EXAMPLE, path, "deployment.tpu_evaluator=true")
+    spec, platform = compiled.documents(path)
+    placed = platform_executors(platform)
+    assert sorted(placed) == ["MaskedLMEvaluator_executor", "Trainer_executor"]
+    assert placed["MaskedLMEvaluator_executor"] == placed["Trainer_executor"]
+    evaluator = executors(spec)["MaskedLMEvaluator_executor"]["container"]
+    assert evaluator["image"] == TPU_IMAGE and "accelerator" in evaluator["resources"]
+
+
+def test_without_tpu_there_is_one_document_and_the_trainer_stays_on_cpu(tmp_path):
+    path = str(tmp_path / "p.yml")
+    result = compiled.compile_config("kubeflow", EXAMPLE, path, "deployment.tpu=null")
+    (spec,) = compiled.documents(path)
+    assert all("accelerator" not in e["container"]["resources"] for e in executors(spec).values())
+    assert compiled.custom_config(spec)["experiment_config"] == {}
+    assert "  TPU: none (the Trainer runs on a CPU machine)" in result.out.splitlines()
 
 
 def test_compile_leaves_the_pipeline_as_it_was():
-    config = deployment(tpu=TPU)
-    built = pipeline(config)
-    kubeflow.compile_kubeflow(built, config, evaluator_id=None)
+    config = config_lib.load(EXAMPLE)
+    built = cloud.build_pipeline(config, "kubeflow")
+    cloud.compile_pipeline(built, config, "kubeflow")
     assert all(getattr(c, "platform_config", None) is None for c in built.components)
+
+
+def test_compiled_file_holds_no_credentials(package):
+    path, _ = package
+    with open(path) as f:
+        text = f.read()
+    assert scan(text) == []
+    assert "service_account_email=bertpipe-runner@" in text  # An identity, not a key.
+
+
+def test_compile_refuses_to_write_a_planted_token(tmp_path):
+    token = "ya29." + "a1B2c3" * 5
+    result = compiled.bertpipe(
+        "compile",
+        "--target",
+        "kubeflow",
+        "--config",
+        EXAMPLE,
+        "--output",
+        str(tmp_path / "p.yaml"),
+        "--set",
+        f'training.params=["task.token={token}"]',
+    )
+    assert result.code == 2 and token not in result.err
+    assert "would contain a credential (Google OAuth access token)" in result.err
+    assert not (tmp_path / "p.yaml").exists()
+
+
+# The compiler's own guards, on the stand-in pipeline (the real one never trips them).
+STAND_IN_DEPLOYMENT = DeploymentConfig(images=ImageConfig(default=IMAGE), tpu=TPU)
+
+
+def stand_in_pipeline(**kwargs):
+    return stand_in.create_pipeline(
+        root="gs://b/root", examples_dir="gs://b/examples", push_dir="gs://b/serving", **kwargs
+    )
 
 
 @pytest.mark.parametrize(
@@ -141,10 +215,13 @@ def test_compile_leaves_the_pipeline_as_it_was():
         ({}, {"output_path": "p.json"}, "must end in .yaml or .yml"),
     ],
 )
-def test_compile_refuses_what_open_source_kfp_cannot_run(kwargs, compile_kwargs, message):
-    config = deployment(tpu=TPU)
+def test_compiler_refuses_what_open_source_kfp_cannot_run(kwargs, compile_kwargs, message):
     with pytest.raises(BertpipeError, match=message):
-        kubeflow.compile_kubeflow(pipeline(config, **kwargs), config, **compile_kwargs)
+        kubeflow.compile_kubeflow(
+            stand_in_pipeline(**kwargs),
+            STAND_IN_DEPLOYMENT,
+            **{"evaluator_id": None, **compile_kwargs},
+        )
 
 
 def test_file_based_example_gen_is_refused():
@@ -153,35 +230,4 @@ def test_file_based_example_gen_is_refused():
     gen = tfx.components.ImportExampleGen(input_base="gs://b/in")
     built = tfx.dsl.Pipeline(pipeline_name="p", pipeline_root="gs://b/r", components=[gen])
     with pytest.raises(BertpipeError, match=r"\['ImportExampleGen'\] are FileBasedExampleGen"):
-        kubeflow.compile_kubeflow(built, deployment())
-
-
-def test_cloud_checks_run_before_compiling():
-    config = DeploymentConfig(images=ImageConfig(default="bertpipe:0.1.0"))
-    with pytest.raises(BertpipeError, match="names no registry"):
-        kubeflow.compile_kubeflow(pipeline(config), config)
-
-
-@needs_kubectl
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_compiled_trainer_fits_the_overlay_node_pool(overlay):
-    config = deployment(tpu=overlay_tpu(overlay))
-    package = kubeflow.compile_kubeflow(pipeline(config), config, evaluator_id=None)
-    platform = package.platform_spec["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
-    trainer = platform["Trainer_executor"]
-    limit = containers(package.pipeline_spec)["Trainer_executor"]["resources"]["accelerator"][
-        "count"
-    ]
-    pool = one(build(f"overlays/{overlay}"), "ContainerNodePool")
-    assert (
-        placement_problems(trainer["nodeSelector"]["labels"], trainer["tolerations"], limit, pool)
-        == []
-    )
-
-
-def test_compiled_file_holds_no_credentials(compiled):
-    path, package = compiled
-    with open(path) as f:
-        text = f.read()
-    assert scan(text) == []
-    assert scan(json.dumps(package.pipeline_spec)) == []
+        kubeflow.compile_kubeflow(built, DeploymentConfig(images=ImageConfig(default=IMAGE)))

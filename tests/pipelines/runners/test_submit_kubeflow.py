@@ -8,10 +8,8 @@ import pytest
 import yaml
 
 from components.errors import BertpipeError
-from pipelines.deployment import DeploymentConfig, ImageConfig
 from pipelines.runners import kubeflow
-from pipelines.tpu import TpuConfig
-from tests.pipelines.runners import stand_in
+from tests.pipelines.runners import compiled
 from tests.pipelines.runners.api_servers import API, EXPERIMENT_ID, RUN_ID, KfpApiServer
 
 ROOT = "gs://b/root"
@@ -19,15 +17,8 @@ ROOT = "gs://b/root"
 
 @pytest.fixture(scope="module")
 def package(tmp_path_factory):
-    config = DeploymentConfig(
-        images=ImageConfig(default="us-docker.pkg.dev/p/bertpipe/bertpipe:0.1.0"),
-        tpu=TpuConfig("tpu-v6e-slice", "2x2"),
-    )
-    built = stand_in.create_pipeline(
-        root=ROOT, examples_dir="gs://b/examples", push_dir="gs://b/serving"
-    )
     path = str(tmp_path_factory.mktemp("submit") / "pipeline.yaml")
-    kubeflow.compile_kubeflow(built, config, path, evaluator_id=None)
+    compiled.compile_config("kubeflow", compiled.KUBEFLOW_CONFIG, path)
     return path
 
 

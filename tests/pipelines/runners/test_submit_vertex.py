@@ -12,17 +12,17 @@ from google.protobuf import json_format
 from components.errors import BertpipeError
 from pipelines.runners import kubeflow, vertex
 from tests.conftest import REPO_ROOT
-from tests.pipelines.runners import test_vertex_compile as compile_tests
+from tests.pipelines.runners import compiled
 from tests.pipelines.runners.api_servers import VERTEX_PROJECT_NUMBER, VertexApiServer
 
 OTHER_ROOT = "gs://b/other-root"
+SA = "bertpipe-runner@my-project.iam.gserviceaccount.com"
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
-    config = compile_tests.deployment()
     path = str(tmp_path_factory.mktemp("vertex") / "pipeline.json")
-    vertex.compile_vertex(compile_tests.pipeline(config), config, path)
+    compiled.compile_config("vertex", compiled.VERTEX_CONFIG, path)
     return path
 
 
@@ -63,7 +63,7 @@ def test_submit_creates_the_pipeline_job_and_returns_id_and_url(template, vertex
         template,
         vertex_api,
         pipeline_root=OTHER_ROOT,
-        service_account=compile_tests.SA,
+        service_account=SA,
         job_id="nightly-1",
     )
     assert [(r.method, r.path) for r in vertex_api.requests] == [
@@ -75,8 +75,8 @@ def test_submit_creates_the_pipeline_job_and_returns_id_and_url(template, vertex
     ]
     grants = {b["role"]: b["members"] for b in vertex_api.requests[3].body["bindings"]}
     assert grants == {
-        "roles/storage.objectCreator": [f"serviceAccount:{compile_tests.SA}"],
-        "roles/storage.objectViewer": [f"serviceAccount:{compile_tests.SA}"],
+        "roles/storage.objectCreator": [f"serviceAccount:{SA}"],
+        "roles/storage.objectViewer": [f"serviceAccount:{SA}"],
     }
     create = vertex_api.requests[-1]
     assert (create.method, create.path) == (
@@ -85,7 +85,7 @@ def test_submit_creates_the_pipeline_job_and_returns_id_and_url(template, vertex
     )
     assert create.query["pipelineJobId"] == "nightly-1"
     job = json_format.ParseDict(create.body, PipelineJob.pb(PipelineJob()))  # Strict.
-    assert job.display_name == "stand-in" and job.service_account == compile_tests.SA
+    assert job.display_name == "bertpipe-base-vertex" and job.service_account == SA
     assert job.runtime_config.gcs_output_directory == OTHER_ROOT
     with open(template) as f:
         compiled = json.load(f)
@@ -114,7 +114,7 @@ def test_refusals_become_one_line_messages(template, status, message):
     with VertexApiServer(error_status=status) as api, pytest.MonkeyPatch.context() as env:
         env.setenv("STORAGE_EMULATOR_HOST", api.url)
         with pytest.raises(BertpipeError) as raised:
-            submit(template, api, service_account=compile_tests.SA)
+            submit(template, api, service_account=SA)
     initializer.global_config.__init__()
     assert "\n" not in str(raised.value)
     assert raised.match(message)

@@ -1,0 +1,120 @@
+"""Tests for PipelineConfig: the built-in sample, strict loading, and `bertpipe run` refusing
+a bad config before any component runs."""
+
+import os
+
+import pytest
+import yaml
+
+from components.errors import BertpipeError
+from components.example_gen.config import ExampleGenConfig
+from pipelines import cli, config
+from pipelines.pipeline import create_pipeline
+
+CORPUS = os.path.join(os.path.dirname(__file__), "testdata", "harbour.txt")
+
+
+def _write(tmp_path, data, name="pipeline.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def _minimal(tmp_path, **extra):
+    return {
+        "pipeline_name": "p",
+        "pipeline_root": str(tmp_path / "root"),
+        "corpus": [CORPUS],
+        **extra,
+    }
+
+
+def test_builtin_sample_config_loads_with_absolute_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    loaded = config.load()
+    assert loaded.pipeline_name == "bertpipe-sample"
+    assert loaded.pipeline_root == str(tmp_path / "runs" / "sample")
+    assert loaded.serving_dir == str(tmp_path / "runs" / "sample" / "serving")
+    assert loaded.corpus == ("sample:moby-dick",)
+    assert loaded.training.experiment == "bert/tiny"
+
+
+def test_every_example_config_loads_and_builds_its_pipeline(tmp_path):
+    directory = os.path.dirname(config.BUILTIN_CONFIG)
+    names = sorted(os.listdir(directory))
+    assert {"local.yaml", "kubeflow-gke-tpu.yaml", "vertex-tpu.yaml"} <= set(names)
+    for name in names:
+        loaded = config.load(os.path.join(directory, name))
+        target = {"kubeflow-gke-tpu.yaml": "kubeflow", "vertex-tpu.yaml": "vertex"}.get(
+            name, "local"
+        )
+        pipeline = create_pipeline(loaded, target=target)
+        ids = {c.id for c in pipeline.components}
+        assert {"VocabGen", "MaskedLMExampleGen", "Trainer", "MaskedLMEvaluator", "Pusher"} <= ids
+        assert ("latest_blessed_model_resolver" in ids) == (name == "vertex-tpu.yaml"), name
+
+
+def test_overrides_replace_nested_values(tmp_path):
+    path = _write(tmp_path, _minimal(tmp_path))
+    loaded = config.load(path, ["examples.seed=7", "training.train_steps=12"])
+    assert loaded.examples == ExampleGenConfig(seed=7)
+    assert loaded.training.train_steps == 12
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (
+            {"examples": {"sed": 7}},
+            r"unknown key 'examples.sed' in .*pipeline.yaml; did you mean "
+            r"'examples.seed'\?",
+        ),
+        ({"corpus": None}, r"missing required key 'corpus'|'corpus' in .* must be a list"),
+        ({"training": {"train_steps": -5}}, r"train_steps must be an integer >= 1; got -5"),
+        ({"training": {"experiment": "bert/tiyn"}}, r"experiment 'bert/tiyn' is not registered"),
+        ({"pipeline_name": "My Pipeline"}, r"pipeline_name must be 1-63 lower-case"),
+        ({"corpus": ["sample:moby"]}, r"corpus entry 'sample:moby' names no sample corpus"),
+        (
+            {"examples": {"lower_case": False}},
+            r"learned with lower_case=True.*examples are "
+            r"tokenized with lower_case=False",
+        ),
+    ],
+)
+def test_bad_config_names_the_key_and_file(tmp_path, change, message):
+    data = _minimal(tmp_path)
+    data.update(change)
+    data = {k: v for k, v in data.items() if v is not None}
+    with pytest.raises(BertpipeError, match=message):
+        config.load(_write(tmp_path, data))
+
+
+def test_run_refuses_a_bad_config_before_any_component_runs(tmp_path, capsys):
+    path = _write(tmp_path, _minimal(tmp_path, training={"train_step": 5}))
+    assert cli.main(["run", "--config", path]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"bertpipe: error: unknown key 'training.train_step' in {path}; did you mean "
+        "'training.train_steps'? Valid keys here: checkpoint_dir, eval_steps, experiment, "
+        "experiment_config, params, train_steps."
+    ]
+    assert not (tmp_path / "root").exists()
+
+
+def test_run_refuses_a_corpus_glob_matching_nothing_before_running(tmp_path, capsys):
+    missing = str(tmp_path / "nothing" / "*.txt")
+    path = _write(tmp_path, {**_minimal(tmp_path), "corpus": [missing]})
+    assert cli.main(["run", "--config", path]) == 2
+    assert f"corpus glob {missing!r} matches no file" in capsys.readouterr().err
+    assert not (tmp_path / "root").exists()
+
+
+def test_print_config_shows_resolved_values(tmp_path, capsys):
+    path = _write(tmp_path, _minimal(tmp_path))
+    assert (
+        cli.main(["run", "--config", path, "--set", "examples.dupe_factor=2", "--print-config"])
+        == 0
+    )
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["examples"]["dupe_factor"] == 2
+    assert printed["pipeline_root"] == str(tmp_path / "root")
