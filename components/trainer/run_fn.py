@@ -28,18 +28,21 @@ TensorBoard logs go to `fn_args.model_run_dir`; the model is exported to
 `fn_args.serving_model_dir` (the layout of `export.py`) by the chief; other workers wait
 for the chief's export, because TFX checks that the directory exists on every replica.
 
-Checkpoints and retries: `model_run_dir` and `serving_model_dir` are new for every TFX
-execution (`<root>/<Trainer>/model_run/<execution id>`), and a retried or re-launched
-Trainer step is a new execution, so checkpoints written there would be lost to the retry.
-By default checkpoints therefore go to `<root>/<Trainer>/checkpoints/<fingerprint>`, beside
-`model_run/`, where `<fingerprint>` is a hash of the fully resolved experiment (input
-paths, which name the Examples artifact, lengths, model, optimizer, train_steps, ...).
-A retry of the same job computes the same fingerprint and continues from the latest
-checkpoint; a run with other data or settings gets another directory and starts fresh
-(never resuming someone else's optimizer state). A job that already finished resumes at
-its last step and only re-exports. Within one execution (a Vertex job restarting a
-preempted replica) the directory is the same as well. Set `checkpoint_dir` to choose the
-location yourself (e.g. a bucket with a retention policy).
+Checkpoints and retries: under TFX's local runners `model_run_dir` and
+`serving_model_dir` are new for every execution (`<root>/<Trainer>/model_run/<execution
+id>`), and a retried or re-launched Trainer step is a new execution, so checkpoints
+written there would be lost to the retry. By default checkpoints therefore go to
+`<root>/<Trainer>/checkpoints/<fingerprint>`, beside `model_run/`, where `<fingerprint>`
+is a hash of the fully resolved experiment (input paths, which name the Examples
+artifact, lengths, model, optimizer, train_steps, ...). A retry of the same job computes
+the same fingerprint and continues from the latest checkpoint; a run with other data or
+settings gets another directory and starts fresh (never resuming someone else's
+optimizer state). A job that already finished resumes at its last step and only
+re-exports. On Kubeflow Pipelines v2 and Vertex Pipelines a retried task keeps its
+output URIs (`<root>/<run>/<task>/model_run`), so the checkpoints go to
+`<root>/<run>/<task>/checkpoints/<fingerprint>`; a Vertex CustomJob restarting a
+preempted replica sees the same `fn_args` too. Set `checkpoint_dir` to choose the
+location yourself (e.g. a bucket with a retention policy, or to resume across runs).
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ CHECKPOINT_DIR_KEY = "checkpoint_dir"
 CUSTOM_CONFIG_KEYS = (EXPERIMENT_KEY, EXPERIMENT_CONFIG_KEY, PARAMS_KEY, CHECKPOINT_DIR_KEY)
 # Keys of tfx.extensions.google_cloud_ai_platform (job spec, region, ...): not ours.
 _EXTENSION_PREFIX = "ai_platform_"
+# The Trainer's output key of the TensorBoard directory (TFX's MODEL_RUN_KEY).
+_MODEL_RUN_KEY = "model_run"
 # How long a non-chief worker waits for the chief's export after training.
 _EXPORT_WAIT_SECONDS = 1800
 
@@ -170,21 +175,27 @@ def fingerprint(experiment: ExperimentConfig) -> str:
 
 
 def default_checkpoint_dir(model_run_dir: str, experiment: ExperimentConfig) -> str:
-    """`<root>/<Trainer>/checkpoints/<fingerprint>` for `.../<Trainer>/model_run/<id>`.
+    """`<dir>/checkpoints/<fingerprint>` beside the `model_run` output (module docstring).
 
-    Falls back to `<model_run_dir>/checkpoints` (kept within one execution only) when
-    `model_run_dir` does not have TFX's layout.
+    Two layouts of `model_run_dir`:
+      TFX's local runners: `<root>/<Trainer>/model_run/<execution id>`, a new id per
+        execution -> `<root>/<Trainer>/checkpoints/<fingerprint>`;
+      Kubeflow Pipelines v2 and Vertex Pipelines: `<root>/<run>/<task>/model_run`, the
+        same for every retry of the task -> `<root>/<run>/<task>/checkpoints/<fingerprint>`.
+    Any other layout: `<model_run_dir>/checkpoints`, kept within one execution only.
     """
-    parent, _ = posixpath.split(model_run_dir.rstrip("/"))
-    node_dir, kind = posixpath.split(parent)
-    if kind != "model_run":
-        _log.warning(
-            "model_run_dir %s is not <node>/model_run/<id>: checkpoints go under it and "
-            "will not survive a retried execution; set custom_config checkpoint_dir.",
-            model_run_dir,
-        )
-        return posixpath.join(model_run_dir, "checkpoints")
-    return posixpath.join(node_dir, "checkpoints", fingerprint(experiment))
+    head, last = posixpath.split(model_run_dir.rstrip("/"))
+    if last == _MODEL_RUN_KEY:
+        return posixpath.join(head, "checkpoints", fingerprint(experiment))
+    node_dir, kind = posixpath.split(head)
+    if kind == _MODEL_RUN_KEY:
+        return posixpath.join(node_dir, "checkpoints", fingerprint(experiment))
+    _log.warning(
+        "model_run_dir %s has neither TFX's nor KFP's layout: checkpoints go under it and "
+        "may not survive a retried execution; set custom_config checkpoint_dir.",
+        model_run_dir,
+    )
+    return posixpath.join(model_run_dir, "checkpoints")
 
 
 def run_fn(fn_args) -> None:

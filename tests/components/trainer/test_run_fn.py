@@ -80,6 +80,9 @@ def test_default_checkpoint_dir_is_stable_across_executions_and_keyed_by_the_exp
     assert first == retry == f"gs://b/root/Trainer/checkpoints/{run_fn.fingerprint(experiment)}"
     longer, _ = run_fn.resolve_experiment(run, _fn_args(root, train_steps=99))
     assert run_fn.default_checkpoint_dir("gs://b/root/Trainer/model_run/9", longer) != first
+    # Kubeflow/Vertex: a retried task keeps its output URI <root>/<run>/<task>/model_run.
+    kfp = run_fn.default_checkpoint_dir("gs://b/root/run-1/Trainer/model_run", experiment)
+    assert kfp == f"gs://b/root/run-1/Trainer/checkpoints/{run_fn.fingerprint(experiment)}"
 
 
 def _pipeline(pipeline_root, examples):
