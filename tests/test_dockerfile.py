@@ -7,6 +7,7 @@ that holds exactly what the COPY lines need.
 """
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -244,8 +245,16 @@ def test_dockerignore_keeps_everything_else_out(ignore_patterns, path):
 def test_make_image_targets_build_the_variant(target, variant, tag):
     from pipelines import __version__
 
+    # Under `make test` the parent make's MAKELEVEL/MAKEFLAGS reach this child and make
+    # it print "Entering directory"; the check is about the recipe alone.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     result = subprocess.run(
-        ["make", "-n", target], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", target],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert result.stdout.strip() == (
         f"docker build --platform linux/amd64 --build-arg TF_VARIANT={variant} "
