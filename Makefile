@@ -13,9 +13,12 @@ DOCKER ?= docker
 setup:
 	@PYTHON310="$(PYTHON310)" VENV="$(VENV)" scripts/setup_venv.sh
 
-# The main job.
+# The main job: the whole pipeline on the sample corpus (vocabulary, examples, training,
+# evaluation, push under runs/sample), then one question to the pushed model.
+RUN_ARGS ?=
 run: setup
-	$(VENV)/bin/bertpipe doctor
+	$(VENV)/bin/bertpipe run $(RUN_ARGS)
+	$(VENV)/bin/bertpipe predict --model runs/sample/serving "The whale swam into the [MASK]."
 
 # Headless Chromium for the evaluator report's screenshot test (Debian packages).
 browser:
