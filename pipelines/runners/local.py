@@ -148,6 +148,11 @@ def run_config(config, *, runner: str = "beam", out: TextIO = sys.stdout) -> Loc
     from pipelines.pipeline import create_pipeline
 
     config = config_lib.resolve_corpus(config, log=lambda m: print(f"bertpipe: {m}", file=out))
+    if config.vocabulary.import_uri:
+        # A missing or malformed vocabulary to import fails here, before any component runs.
+        from components.vocabulary import load_vocab
+
+        load_vocab(config.vocabulary.import_uri)
     os.makedirs(config.pipeline_root, exist_ok=True)
     from tfx import v1 as tfx
 

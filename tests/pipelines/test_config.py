@@ -109,6 +109,23 @@ def test_run_refuses_a_corpus_glob_matching_nothing_before_running(tmp_path, cap
     assert not (tmp_path / "root").exists()
 
 
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (None, "vocabulary '{path}' not found"),
+        ("[PAD]\n[UNK]\n[CLS]\n[SEP]\nwhale\n", "[MASK]"),
+    ],
+)
+def test_run_refuses_a_bad_vocabulary_to_import_before_running(tmp_path, capsys, content, message):
+    vocab = tmp_path / "vocab.txt"
+    if content is not None:
+        vocab.write_text(content)
+    data = {**_minimal(tmp_path), "vocabulary": {"import_uri": str(vocab)}}
+    assert cli.main(["run", "--config", _write(tmp_path, data)]) == 2
+    assert message.format(path=vocab) in capsys.readouterr().err
+    assert not (tmp_path / "root").exists()
+
+
 def test_print_config_shows_resolved_values(tmp_path, capsys):
     path = _write(tmp_path, _minimal(tmp_path))
     assert (
