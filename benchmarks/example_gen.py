@@ -41,8 +41,10 @@ from components.example_gen.generator import wordpiece_tokenize_fn  # noqa: E402
 from components.vocabulary import load_vocab, resolve_vocab_path  # noqa: E402
 from pipelines import corpora  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import model_garden  # noqa: E402
+
 CORPORA = ("sotu", "brown", "shakespeare", "moby-dick")
-MODEL_GARDEN = ("tf-models-official==2.16.0", "sentencepiece==0.2.3", "gin-config==0.5.0")
 CACHE = os.path.join(REPO, ".cache")
 
 
@@ -81,7 +83,7 @@ def main() -> int:
         run = lambda w=workers: _bertpipe(files, args.dupe_factor, w, work)  # noqa: E731
         results[key] = _fastest(args.repeat, run)
         _show(f"bertpipe, {workers} worker(s)", results[key])
-    mg = None if args.skip_model_garden else _model_garden_path(args.model_garden)
+    mg = None if args.skip_model_garden else model_garden.install(args.model_garden)
     if mg:
         results["model_garden"] = _model_garden(mg, files, vocab, args.dupe_factor, work)
         _show("Model Garden create_pretraining_data", results["model_garden"])
@@ -141,19 +143,6 @@ def _bertpipe(files: list[str], dupe: int, workers: int, work: str) -> dict:
         with open(os.path.join(out, "stats.json")) as f:
             result["instances"] = json.load(f)["total"]["instances"]
     return result
-
-
-def _model_garden_path(target: str) -> str | None:
-    if os.path.isdir(os.path.join(target, "official")):
-        return target
-    print(f"installing Model Garden into {target} ...", flush=True)
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", target]
-    done = subprocess.run([*cmd, *MODEL_GARDEN], capture_output=True, text=True)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        print(f"Model Garden could not be installed ({last}); its figures are skipped.")
-        return None
-    return target
 
 
 def _model_garden(path: str, files: list[str], vocab: str, dupe: int, work: str) -> dict:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,21 +37,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 VOCAB_SIZE = 30522
 SEQ_LENGTH, PREDICTIONS = 128, 20
-# tf-models-official 2.16.0 installed without its dependency tree, plus what its
-# official.core / official.nlp imports need beyond bertpipe's environment
-# (tensorflow-hub 0.15 in the environment imports the removed tf.estimator).
-MODEL_GARDEN_PACKAGES = (
-    "tf-models-official==2.16.0",
-    "sentencepiece==0.2.0",
-    "gin-config==0.5.0",
-    "tensorflow-datasets==4.9.3",
-    "etils==1.5.2",
-    "dm-tree==0.1.8",
-    "promise==2.3",
-    "toml==0.10.2",
-    "seqeval==1.2.2",
-    "tensorflow-hub==0.16.1",
-)
 
 
 def training_flops_per_example(model, seq_length: int, predictions: int) -> float:
@@ -92,14 +76,10 @@ def matmul_peak():
 
 def model_garden(directory: str) -> str | None:
     """Makes Model Garden importable from `directory` (installing it there); None if not."""
-    if not os.path.isdir(os.path.join(directory, "official")):
-        print(f"installing Model Garden into {directory} ...", flush=True)
-        command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]
-        command += ["--target", directory, *MODEL_GARDEN_PACKAGES]
-        run = subprocess.run(command, capture_output=True, text=True)
-        if run.returncode:
-            print(f"Model Garden baseline skipped: pip failed: {run.stderr.strip()[-500:]}")
-            return None
+    import model_garden as garden
+
+    if garden.install(directory) is None:
+        return None
     sys.path.insert(0, directory)
     try:
         import official.nlp.configs.pretraining_experiments
