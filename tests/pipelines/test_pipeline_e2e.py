@@ -20,10 +20,11 @@ import yaml
 from components.features import MaskedLMSchema
 from pipelines import metadata
 from tests.conftest import REPO_ROOT
+from tests.pipelines import tiny_job
+from tests.pipelines.tiny_job import MAX_PREDICTIONS, SEQ_LENGTH
 
 CORPUS = os.path.join(os.path.dirname(__file__), "testdata", "harbour.txt")
 COMPONENTS = ["VocabGen", "MaskedLMExampleGen", "Trainer", "MaskedLMEvaluator", "Pusher"]
-SEQ_LENGTH, MAX_PREDICTIONS = 32, 5
 
 
 def _config(root, seed=12345):
@@ -31,26 +32,7 @@ def _config(root, seed=12345):
         "pipeline_name": "e2e",
         "pipeline_root": str(root),
         "corpus": [CORPUS],
-        "vocabulary": {"learn": {"vocab_size": 400, "min_token_count": 1}},
-        "examples": {
-            "seq_length": SEQ_LENGTH,
-            "max_predictions_per_seq": MAX_PREDICTIONS,
-            "dupe_factor": 2,
-            "eval_fraction": 0.25,
-            "seed": seed,
-        },
-        "training": {
-            "experiment": "bert/tiny",
-            "train_steps": 20,
-            "params": [
-                "task.train_data.global_batch_size=8",
-                "task.validation_data.global_batch_size=8",
-                "trainer.steps_per_loop=10",
-                "trainer.checkpoint_interval=10",
-                "trainer.summary_interval=10",
-            ],
-        },
-        "evaluation": {"thresholds": {"min_masked_lm_accuracy": 0.0, "max_masked_lm_loss": 20.0}},
+        **tiny_job.sections(seed),
         # In-process Beam keeps the test quick; `make run` uses one process per core.
         "beam_pipeline_args": ["--direct_running_mode=in_memory"],
     }

@@ -20,13 +20,13 @@ import yaml
 
 from components import configs
 from tests.conftest import REPO_ROOT
+from tests.pipelines import tiny_job
 
 EXAMPLES = REPO_ROOT / "pipelines" / "configs"
 KUBEFLOW_CONFIG = str(EXAMPLES / "kubeflow-gke-tpu.yaml")
 VERTEX_CONFIG = str(EXAMPLES / "vertex-tpu.yaml")
 CORPUS = REPO_ROOT / "tests" / "pipelines" / "testdata" / "harbour.txt"
 BUCKET = "gs://bertpipe-offline"
-SEQ_LENGTH, MAX_PREDICTIONS = 32, 5
 # What the Trainer's compiled experiment says on a TPU, and what this machine can run
 # instead (the default strategy on the CPU); bfloat16 stays: it runs on a CPU as well.
 TPU_STRATEGY = '"distribution_strategy": "tpu"'
@@ -78,33 +78,16 @@ def custom_config(pipeline_spec: dict, task: str = "Trainer") -> dict:
 def tiny_config(example: str) -> dict:
     """`example`'s deployment with a job small enough to run every step here in minutes."""
     data = configs.load_file(example)
+    job = tiny_job.sections()
     data.update(
         pipeline_root=f"{BUCKET}/root",
         corpus=[f"{BUCKET}/corpus/*.txt"],
-        vocabulary={"import_uri": "", "learn": {"vocab_size": 400, "min_token_count": 1}},
-        examples={
-            "seq_length": SEQ_LENGTH,
-            "max_predictions_per_seq": MAX_PREDICTIONS,
-            "dupe_factor": 2,
-            "eval_fraction": 0.25,
-        },
-        training={
-            "experiment": "bert/tiny",
-            "train_steps": 20,
-            "params": [
-                "task.train_data.global_batch_size=8",
-                "task.validation_data.global_batch_size=8",
-                "trainer.steps_per_loop=10",
-                "trainer.checkpoint_interval=10",
-                "trainer.summary_interval=10",
-            ],
-        },
+        vocabulary=job["vocabulary"],
+        examples=job["examples"],
+        training=job["training"],
         push_destination=f"{BUCKET}/serving",
     )
-    data["evaluation"] = {
-        "baseline": data["evaluation"]["baseline"],
-        "thresholds": {"min_masked_lm_accuracy": 0.0, "max_masked_lm_loss": 20.0},
-    }
+    data["evaluation"] = {"baseline": data["evaluation"]["baseline"], **job["evaluation"]}
     # No Dataflow here: the data steps run Beam inside their own process, as in a pod.
     data["deployment"]["beam"] = {
         "runner": "DirectRunner",

@@ -25,6 +25,7 @@ import tensorflow_text  # noqa: F401  (the fill_mask signature's tokenizer ops)
 from components import vocabulary
 from components.features import MaskedLMSchema
 from components.trainer.export import load_exported
+from tests.pipelines import tiny_job
 from tests.pipelines.runners import compiled
 from tests.pipelines.runners.launcher import LocalLauncher, run_vertex_training
 
@@ -57,14 +58,14 @@ def check_outputs(outputs, bucket):
     assert tokens[:5] == list(vocabulary.RESERVED_TOKENS) and 100 < len(tokens) <= 400
 
     examples = artifact(outputs, "MaskedLMExampleGen", "examples")["uri"]
-    schema = MaskedLMSchema(compiled.SEQ_LENGTH, compiled.MAX_PREDICTIONS)
+    schema = MaskedLMSchema(tiny_job.SEQ_LENGTH, tiny_job.MAX_PREDICTIONS)
     for split in ("train", "eval"):
         files = tf.io.gfile.glob(os.path.join(examples, f"Split-{split}", "*.gz"))
         records = list(tf.data.TFRecordDataset(files, compression_type="GZIP"))
         assert records, split
         assert schema.parse(tf.stack(records))["input_ids"].shape == (
             len(records),
-            compiled.SEQ_LENGTH,
+            tiny_job.SEQ_LENGTH,
         )
 
     model_dir = os.path.join(artifact(outputs, "Trainer", "model")["uri"], "Format-Serving")
