@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 
+from pipelines.commands import add_set_argument
+
 NAME = "compile"
 HELP = "compile the pipeline for Kubeflow (YAML) or Vertex (JSON)"
 
@@ -32,18 +34,7 @@ def add_arguments(parser) -> None:
         metavar="FILE",
         help="file to write: .yaml/.yml for kubeflow, .json for vertex",
     )
-    add_set_argument(parser)
-
-
-def add_set_argument(parser) -> None:
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set deployment.tpu.topology=2x2 (repeatable)",
-    )
+    add_set_argument(parser, example="deployment.tpu.topology=2x2")
 
 
 def quiet_tfx_warnings() -> None:

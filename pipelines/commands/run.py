@@ -12,6 +12,8 @@ import os
 import sys
 import time
 
+from pipelines.commands import add_set_argument
+
 NAME = "run"
 HELP = "run the whole pipeline locally (BeamDagRunner or LocalDagRunner)"
 
@@ -24,14 +26,7 @@ def add_arguments(parser) -> None:
         default="beam",
         help="TFX orchestrator (default: beam = BeamDagRunner)",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set training.train_steps=100 (repeatable)",
-    )
+    add_set_argument(parser)
     parser.add_argument(
         "--print-config",
         action="store_true",

@@ -23,19 +23,19 @@ import dataclasses
 import os
 import tempfile
 
+from pipelines.commands import add_set_argument
+
 NAME = "submit"
 HELP = "submit the pipeline to Kubeflow or Vertex (compiling it first unless --package)"
 
 
 def add_arguments(parser) -> None:
-    from pipelines.commands.compile import add_set_argument
-
     parser.add_argument(
         "--target", required=True, choices=("kubeflow", "vertex"), help="where it runs"
     )
     parser.add_argument("--package", metavar="FILE", help="a file from bertpipe compile")
     parser.add_argument("--config", metavar="FILE", help="pipeline config YAML (compiled first)")
-    add_set_argument(parser)
+    add_set_argument(parser, example="deployment.tpu.topology=2x2")
     parser.add_argument("--run-name", help="the run's display name (default: generated)")
     parser.add_argument("--pipeline-root", metavar="GS_PATH", help="gs:// pipeline root")
     parser.add_argument("--service-account", help="identity the run's steps use")
