@@ -189,3 +189,9 @@ def check_no_secrets(text: str, what: str) -> None:
             "value or custom_config; remove it and give the step its identity instead "
             "(Workload Identity on GKE, the Vertex service account)."
         )
+
+
+def one_line(value, limit: int = 300) -> str:
+    """`value` as one line of at most `limit` characters, for a one-line error message."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

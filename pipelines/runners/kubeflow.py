@@ -218,7 +218,7 @@ def _call_kfp(host, namespace, call, existing_token):
     except urllib3.exceptions.HTTPError as e:
         reason = getattr(e, "reason", None) or e
         raise BertpipeError(
-            f"cannot reach the KFP API at {host}: {_one_line(reason)}. Check --host and that "
+            f"cannot reach the KFP API at {host}: {kfp_v2.one_line(reason)}. Check --host and that "
             "the API is reachable, e.g. keep `kubectl -n bertpipe port-forward "
             "svc/ml-pipeline-ui 8080:80` running and use http://localhost:8080."
         ) from None
@@ -267,9 +267,4 @@ def _api_error(e, host: str, namespace: str | None) -> str:
         detail = parsed.get("message") or parsed.get("error") or e.body
     except (TypeError, ValueError, AttributeError):
         pass
-    return f"the KFP API at {host} answered {e.status} {e.reason}: {_one_line(detail)}"
-
-
-def _one_line(value, limit: int = 300) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return f"the KFP API at {host} answered {e.status} {e.reason}: {kfp_v2.one_line(detail)}"

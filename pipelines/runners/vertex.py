@@ -282,7 +282,7 @@ def _call_vertex(project: str, region: str, call):
         )
     except auth.GoogleAuthError as e:
         message = (
-            f"Google Cloud credentials were refused ({_first_line(e)}): refresh them with "
+            f"Google Cloud credentials were refused ({kfp_v2.one_line(e)}): refresh them with "
             "`gcloud auth application-default login`."
         )
     except api.Unauthorized:
@@ -291,17 +291,19 @@ def _call_vertex(project: str, region: str, call):
         )
     except api.Forbidden as e:
         message = (
-            f"permission denied by Vertex AI in {where} (403: {_first_line(e)}). Check that "
+            f"permission denied by Vertex AI in {where} (403: {kfp_v2.one_line(e)}). Check that "
             "your account has roles/aiplatform.user and may act as the run's service "
             "account (roles/iam.serviceAccountUser), and that the Vertex AI API is enabled."
         )
     except api.NotFound as e:
-        message = f"Vertex AI found no {where} ({_first_line(e)}): check the project id and region."
+        message = (
+            f"Vertex AI found no {where} ({kfp_v2.one_line(e)}): check the project id and region."
+        )
     except api.BadRequest as e:
-        message = f"Vertex AI rejected the pipeline in {where}: {_first_line(e)}"
+        message = f"Vertex AI rejected the pipeline in {where}: {kfp_v2.one_line(e)}"
     except (api.GoogleAPIError, OSError) as e:
         message = (
-            f"cannot reach Vertex AI for {where} ({_first_line(e)}): check the region, the "
+            f"cannot reach Vertex AI for {where} ({kfp_v2.one_line(e)}): check the region, the "
             "network and the API endpoint."
         )
     finally:
@@ -314,8 +316,3 @@ class _DropTracebacks:
     def filter(self, record) -> bool:
         record.exc_info, record.exc_text = None, None
         return True
-
-
-def _first_line(error, limit: int = 300) -> str:
-    text = " ".join(str(error).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
