@@ -57,6 +57,7 @@ def check(path: str, scratch: str) -> dict:
         "resources": {
             name: executor["container"].get("resources")
             for name, executor in spec["deploymentSpec"]["executors"].items()
+            if "container" in executor  # Not the Resolver's.
         },
     }
 
