@@ -2,7 +2,7 @@
 
 `DeploymentConfig` holds the sections a `PipelineConfig` embeds for cloud targets: container
 images, the Beam runner of the data components (DirectRunner inside the step's pod, or
-Dataflow), CPU/memory of the non-TPU steps, the TPU slice (`pipelines/tpu.py`'s
+Dataflow), CPU/memory of every step (`pipelines/resources.py`), the TPU slice (`pipelines/tpu.py`'s
 `TpuConfig`: the overlay `tpu.yaml` files in `kubernetes/` are exactly this section), and
 the Kubeflow and Vertex defaults that `bertpipe submit` uses. Every section is a frozen
 dataclass checked in `__post_init__`; `check_target` adds the checks that depend on where
@@ -17,7 +17,9 @@ import dataclasses
 import re
 from typing import Literal
 
+from components import configs
 from components.errors import BertpipeError
+from pipelines.resources import ResourcesConfig
 from pipelines.tpu import TpuConfig
 
 Target = Literal["kubeflow", "vertex"]
@@ -164,39 +166,6 @@ class BeamConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class ResourcesConfig:
-    """CPU and memory of every non-TPU step (Kubernetes requests/limits; on Vertex the
-    limits, or else the requests, choose the machine).
-
-    Attributes:
-      cpu_request: CPUs reserved for the step's pod.
-      memory_request_gb: memory reserved, in GB (10^9 bytes, as the KFP driver applies it).
-      cpu_limit: CPU ceiling; 0 = none.
-      memory_limit_gb: memory ceiling in GB; 0 = none.
-    """
-
-    cpu_request: float = 1.0
-    memory_request_gb: float = 4.0
-    cpu_limit: float = 0.0
-    memory_limit_gb: float = 0.0
-
-    def __post_init__(self):
-        for name in ("cpu_request", "memory_request_gb", "cpu_limit", "memory_limit_gb"):
-            if getattr(self, name) < 0:
-                raise BertpipeError(f"resources.{name} must be >= 0, got {getattr(self, name)}.")
-        for request, limit in (
-            ("cpu_request", "cpu_limit"),
-            ("memory_request_gb", "memory_limit_gb"),
-        ):
-            if getattr(self, limit) and getattr(self, limit) < getattr(self, request):
-                raise BertpipeError(
-                    f"resources.{limit} ({getattr(self, limit)}) is below resources.{request} "
-                    f"({getattr(self, request)}); Kubernetes rejects such a pod. Raise the "
-                    f"limit, or set it to 0 for none."
-                )
-
-
-@dataclasses.dataclass(frozen=True)
 class KubeflowConfig:
     """Defaults for `bertpipe submit --target kubeflow`.
 
@@ -252,7 +221,12 @@ class DeploymentConfig:
     Attributes:
       images: container images of the steps.
       beam: Beam runner of the data components.
-      resources: CPU/memory of the non-TPU steps.
+      resources: CPU/memory of every step without an entry in `step_resources`.
+      step_resources: component id -> CPU/memory of that step (e.g. a smaller Pusher).
+      tpu_host_resources: CPU/memory requests of a step on the TPU slice (Kubeflow: the
+        Trainer pod on the TPU VM, beside `google.com/tpu`; the node is the step's alone,
+        so this is a floor, not a share). The default fits every TPU host type of
+        pipelines/tpu.py (the smallest, ct5lp-hightpu-1t, has 24 vCPUs and 48 GB).
       tpu: the TPU slice the Trainer runs on; None trains on CPU.
       tpu_evaluator: also run the evaluator on the slice (Kubeflow only).
       trainer_retries: how many times KFP/Vertex re-runs a failed Trainer step (a Spot TPU
@@ -264,6 +238,10 @@ class DeploymentConfig:
     images: ImageConfig = dataclasses.field(default_factory=ImageConfig)
     beam: BeamConfig = dataclasses.field(default_factory=BeamConfig)
     resources: ResourcesConfig = dataclasses.field(default_factory=ResourcesConfig)
+    step_resources: dict[str, ResourcesConfig] = dataclasses.field(default_factory=dict)
+    tpu_host_resources: ResourcesConfig = dataclasses.field(
+        default_factory=lambda: ResourcesConfig(cpu_request=8.0, memory_request_gb=32.0)
+    )
     tpu: TpuConfig | None = None
     tpu_evaluator: bool = False
     trainer_retries: int = 3
@@ -271,6 +249,15 @@ class DeploymentConfig:
     vertex: VertexConfig = dataclasses.field(default_factory=VertexConfig)
 
     def __post_init__(self):
+        steps = {
+            cid: value
+            if isinstance(value, ResourcesConfig)
+            else configs.from_dict(
+                ResourcesConfig, value, source="deployment", prefix=f"step_resources.{cid}"
+            )
+            for cid, value in self.step_resources.items()
+        }
+        object.__setattr__(self, "step_resources", steps)
         if isinstance(self.trainer_retries, bool) or not 0 <= self.trainer_retries <= 20:
             raise BertpipeError(
                 f"trainer_retries must be an integer in [0, 20]; got {self.trainer_retries!r}."
@@ -315,6 +302,12 @@ class DeploymentConfig:
                     "tpu_evaluator is Kubeflow-only: on Vertex only the Trainer runs as a "
                     "TPU CustomJob. Set tpu_evaluator: false (the evaluator runs on CPU)."
                 )
+
+    def resources_for(self, component_id: str, *, on_tpu: bool = False) -> ResourcesConfig:
+        """CPU/memory of one step: its own entry, else the TPU host's or the default."""
+        if component_id in self.step_resources:
+            return self.step_resources[component_id]
+        return self.tpu_host_resources if on_tpu else self.resources
 
     def tpu_component_ids(self, trainer_id: str, evaluator_id: str | None) -> tuple[str, ...]:
         """Ids of the steps that run on the TPU slice (none without a tpu section)."""

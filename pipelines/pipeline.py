@@ -1,110 +1,72 @@
-"""`create_pipeline(config)`: the bertpipe TFX pipeline, the same for every orchestrator.
+"""`create_pipeline(config, ...)`: the bertpipe TFX pipeline, the same for every orchestrator.
 
     VocabGen (learn or import) -> MaskedLMExampleGen -> Trainer (run_fn)
         -> MaskedLMEvaluator (+ baseline) -> Pusher (only a blessed model)
 
-Pure: it reads no environment and touches no file; the runner supplies the metadata
-connection (SQLite under the pipeline root locally; the orchestrator's own elsewhere). What
-differs per target is only what the target requires:
-  - the baseline: by default the model currently at the push destination (works on every
-    orchestrator, and keeps a re-run with nothing changed fully cached); optionally a
-    latest-blessed-model Resolver where the backend runs Resolver nodes (local, Vertex; the
-    open-source Kubeflow backend rejects them);
-  - the Trainer: on Vertex with a `tpu` section, TFX's Vertex Trainer extension runs the
-    same `run_fn` as a TPU CustomJob; on Kubeflow with a `tpu` section the Trainer step is
-    placed on the TPU node pool at compile time (pipelines/runners/kubeflow.py) and its
-    experiment switches to the TPU strategy.
+Pure: it reads no environment, touches no file and knows no target. What differs between
+orchestrators arrives as explicit pieces that the caller builds (TFX's taxi template does
+the same with `ai_platform_training_args`):
+  - `trainer`: which Trainer component runs `run_fn` and its `custom_config` (default: the
+    standard Trainer with `trainer_custom_config(config)`; on Vertex with a TPU, the
+    runner passes TFX's Vertex Trainer extension, see pipelines/runners/cloud.py);
+  - `baseline`: the evaluator's baseline wiring (default: the model at the push
+    destination; a latest-blessed Resolver where the backend runs Resolver nodes);
+  - `beam_pipeline_args`: Beam options of the data components;
+  - `metadata_connection_config`: ML Metadata (SQLite locally; None on Kubeflow/Vertex).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import dataclasses
+from collections.abc import Sequence
 
 from tfx import v1 as tfx
 
 from components.configs import merge as configs_merge
-from components.errors import BertpipeError
 from components.evaluator.component import MaskedLMEvaluator
-from components.evaluator.resolver import BaselineWiring, baseline_wiring
+from components.evaluator.resolver import BaselineWiring
 from components.example_gen.component import MaskedLMExampleGen
 from components.pusher.component import pusher
 from components.trainer import run_fn as run_fn_lib
 from components.vocab_gen.component import VocabGen
+from components.vocab_gen.config import VocabConfig
 from pipelines.config import PipelineConfig
 
-Target = Literal["local", "kubeflow", "vertex"]
-TARGETS: tuple[str, ...] = ("local", "kubeflow", "vertex")
 RUN_FN = "components.trainer.run_fn.run_fn"
 
 
-def create_pipeline(
-    config: PipelineConfig,
-    *,
-    target: Target = "local",
-    metadata_connection_config=None,
-    beam_pipeline_args: list[str] | None = None,
-) -> tfx.dsl.Pipeline:
-    """Builds the pipeline for `target` ('local', 'kubeflow' or 'vertex').
+@dataclasses.dataclass(frozen=True)
+class TrainerSpec:
+    """The Trainer step: the component class that runs `run_fn`, and its custom_config.
+
+    Attributes:
+      custom_config: what the component receives as `custom_config` (for the standard
+        Trainer: `run_fn`'s own config, see `trainer_custom_config`).
+      component: `tfx.components.Trainer` or a subclass with the same arguments (TFX's
+        Vertex Trainer extension).
+    """
+
+    custom_config: dict
+    component: type = tfx.components.Trainer
+
+
+def serving_baseline(config: PipelineConfig) -> BaselineWiring:
+    """The baseline every orchestrator can run: the model at the push destination."""
+    return BaselineWiring(None, {"baseline_push_destination": config.serving_dir})
+
+
+def trainer_custom_config(config: PipelineConfig, runtime_overrides: dict | None = None) -> dict:
+    """The Trainer's `run_fn` custom_config (see components/trainer/run_fn.py).
 
     Args:
-      config: the validated pipeline config (corpus entries already resolved to globs).
-      target: where it will run.
-      metadata_connection_config: ML Metadata connection (local runs; None elsewhere).
-      beam_pipeline_args: Beam options of the data components; default: the config's
-        (local) or the deployment's (Kubeflow/Vertex).
+      config: the pipeline config.
+      runtime_overrides: experiment-config overrides the target needs (e.g. the TPU
+        strategy: `DeploymentConfig.trainer_runtime_overrides()`), merged over the config's.
     """
-    if target not in TARGETS:
-        raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
-    corpus = list(config.corpus)
-    vocabulary = config.vocabulary
-    if vocabulary.import_uri:
-        vocab_gen = VocabGen(
-            vocab_uri=vocabulary.import_uri,
-            corpus_pattern=corpus,
-            config=_import_normalization(config),
-        )
-    else:
-        vocab_gen = VocabGen(corpus_pattern=corpus, config=vocabulary.learn)
-    example_gen = MaskedLMExampleGen(
-        corpus=corpus, vocabulary=vocab_gen.outputs["vocabulary"], config=config.examples
-    )
-    trainer = _trainer(config, target, example_gen.outputs["examples"])
-    wiring = _baseline(config, target)
-    evaluator = MaskedLMEvaluator(
-        model=trainer.outputs["model"],
-        examples=example_gen.outputs["examples"],
-        thresholds=config.evaluation.thresholds,
-        max_eval_examples=config.evaluation.max_eval_examples,
-        **wiring.evaluator_kwargs,
-    )
-    push = pusher(trainer.outputs["model"], evaluator.outputs["blessing"], config.serving_dir)
-    nodes = [vocab_gen, example_gen, trainer]
-    nodes += [wiring.resolver] if wiring.resolver is not None else []
-    nodes += [evaluator, push]
-    if beam_pipeline_args is None:
-        beam_pipeline_args = (
-            list(config.beam_pipeline_args)
-            if target == "local"
-            else config.deployment.beam_pipeline_args()
-        )
-    return tfx.dsl.Pipeline(
-        pipeline_name=config.pipeline_name,
-        pipeline_root=config.pipeline_root,
-        components=nodes,
-        enable_cache=True,
-        metadata_connection_config=metadata_connection_config,
-        beam_pipeline_args=beam_pipeline_args,
-    )
-
-
-def trainer_custom_config(config: PipelineConfig, target: Target = "local") -> dict:
-    """The Trainer's `run_fn` custom_config (see components/trainer/run_fn.py)."""
     training = config.training
     experiment_config = dict(training.experiment_config)
-    if target != "local":
-        experiment_config = configs_merge(
-            experiment_config, config.deployment.trainer_runtime_overrides()
-        )
+    if runtime_overrides:
+        experiment_config = configs_merge(experiment_config, runtime_overrides)
     custom = {
         run_fn_lib.EXPERIMENT_KEY: training.experiment,
         run_fn_lib.EXPERIMENT_CONFIG_KEY: experiment_config,
@@ -115,38 +77,65 @@ def trainer_custom_config(config: PipelineConfig, target: Target = "local") -> d
     return custom
 
 
-def _trainer(config: PipelineConfig, target: Target, examples):
-    custom_config = trainer_custom_config(config, target)
-    kwargs = {
-        "run_fn": RUN_FN,
-        "examples": examples,
-        "train_args": tfx.proto.TrainArgs(num_steps=config.training.train_steps),
-        "eval_args": tfx.proto.EvalArgs(num_steps=config.training.eval_steps or None),
-    }
-    if target == "vertex" and config.deployment.tpu is not None:
-        from pipelines.runners.vertex import vertex_trainer_custom_config
+def create_pipeline(
+    config: PipelineConfig,
+    *,
+    beam_pipeline_args: Sequence[str],
+    trainer: TrainerSpec | None = None,
+    baseline: BaselineWiring | None = None,
+    metadata_connection_config=None,
+) -> tfx.dsl.Pipeline:
+    """Builds the pipeline of `config` from the pieces the caller chose.
 
-        return tfx.extensions.google_cloud_ai_platform.Trainer(
-            custom_config=vertex_trainer_custom_config(config.deployment, base=custom_config),
-            **kwargs,
+    Args:
+      config: the validated pipeline config (corpus entries already resolved to globs).
+      beam_pipeline_args: Beam options of the data components.
+      trainer: the Trainer step; None: the standard Trainer, `trainer_custom_config(config)`.
+      baseline: the evaluator's baseline; None: `serving_baseline(config)`.
+      metadata_connection_config: ML Metadata connection (local runs; None elsewhere).
+    """
+    trainer = trainer or TrainerSpec(trainer_custom_config(config))
+    baseline = baseline or serving_baseline(config)
+    corpus = list(config.corpus)
+    vocab_gen = _vocab_gen(config, corpus)
+    example_gen = MaskedLMExampleGen(
+        corpus=corpus, vocabulary=vocab_gen.outputs["vocabulary"], config=config.examples
+    )
+    train = trainer.component(
+        run_fn=RUN_FN,
+        examples=example_gen.outputs["examples"],
+        train_args=tfx.proto.TrainArgs(num_steps=config.training.train_steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=config.training.eval_steps or None),
+        custom_config=trainer.custom_config,
+    )
+    evaluator = MaskedLMEvaluator(
+        model=train.outputs["model"],
+        examples=example_gen.outputs["examples"],
+        thresholds=config.evaluation.thresholds,
+        max_eval_examples=config.evaluation.max_eval_examples,
+        **baseline.evaluator_kwargs,
+    )
+    push = pusher(train.outputs["model"], evaluator.outputs["blessing"], config.serving_dir)
+    nodes = [vocab_gen, example_gen, train]
+    nodes += [baseline.resolver] if baseline.resolver is not None else []
+    nodes += [evaluator, push]
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.pipeline_name,
+        pipeline_root=config.pipeline_root,
+        components=nodes,
+        enable_cache=True,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=list(beam_pipeline_args),
+    )
+
+
+def _vocab_gen(config: PipelineConfig, corpus: list[str]) -> VocabGen:
+    vocabulary = config.vocabulary
+    if vocabulary.import_uri:
+        # For an imported vocabulary only the normalisation matters: the examples'.
+        return VocabGen(
+            vocab_uri=vocabulary.import_uri,
+            corpus_pattern=corpus,
+            config=VocabConfig(lower_case=config.examples.lower_case),
         )
-    return tfx.components.Trainer(custom_config=custom_config, **kwargs)
-
-
-def _baseline(config: PipelineConfig, target: Target):
-    if config.evaluation.baseline == "latest_blessed":
-        if target == "kubeflow":
-            raise BertpipeError(
-                "evaluation.baseline latest_blessed needs a TFX Resolver node, which the "
-                "open-source Kubeflow Pipelines backend rejects; use baseline: serving (the "
-                "model at the push destination)."
-            )
-        return baseline_wiring(target, config.serving_dir)
-    return BaselineWiring(None, {"baseline_push_destination": config.serving_dir})
-
-
-def _import_normalization(config: PipelineConfig):
-    """For an imported vocabulary only the normalisation matters: the examples'."""
-    from components.vocab_gen.config import VocabConfig
-
-    return VocabConfig(lower_case=config.examples.lower_case)
+    return VocabGen(corpus_pattern=corpus, config=vocabulary.learn)

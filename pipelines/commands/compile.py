@@ -52,11 +52,11 @@ def run(args) -> int:
     from pipelines.runners import cloud
 
     quiet_tfx_warnings()
-    cloud.check_output_path(args.target, args.output)
     config = config_lib.load(args.config, args.overrides)
-    directory = os.path.dirname(os.path.abspath(args.output))
-    os.makedirs(directory, exist_ok=True)
-    compiled = cloud.compile_config(config, args.target, args.output)
+    cloud.check_config(config, args.target, args.output)
+    compiled = cloud.compile_config(config, args.target)
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+    cloud.write(compiled, args.output)
     print(f"bertpipe: compiled {config.pipeline_name} for {args.target}: {args.output}")
     for line in cloud.describe(compiled, config):
         print(f"  {line}")

@@ -102,7 +102,9 @@ def _compile(config, target: str, directory: str) -> str:
     from pipelines.runners import cloud
 
     path = os.path.join(directory, "pipeline.yaml" if target == "kubeflow" else "pipeline.json")
-    compiled = cloud.compile_config(config, target, path)
+    cloud.check_config(config, target, path)
+    compiled = cloud.compile_config(config, target)
+    cloud.write(compiled, path)
     print(f"bertpipe: compiled {config.pipeline_name} for {target}")
     for line in cloud.describe(compiled, config):
         print(f"  {line}")

@@ -1,8 +1,14 @@
 """Compile a `PipelineConfig` for Kubeflow Pipelines or Vertex AI Pipelines.
 
-What `bertpipe compile` and `bertpipe submit` share: the checks a config must pass before it
-leaves this machine, building the pipeline for the target with `create_pipeline`, and the
-compilers in `kubeflow.py` / `vertex.py`.
+The one compile path `bertpipe compile` and `bertpipe submit` share, in three steps:
+
+  1. `check_config(config, target, output_path)`: every check that depends on where the
+     pipeline goes, once, at the command boundary (file suffix, gs:// locations, images,
+     Vertex project, baseline, Beam options); nothing after it re-checks the target;
+  2. `build_pipeline(config, target)`: the target's pieces (Trainer spec, baseline
+     wiring, Beam args) handed to `create_pipeline`, which knows no target;
+  3. `compile_pipeline(pipeline, config, target)`: the compilers in `kubeflow.py` /
+     `vertex.py` (pipeline -> document); `write` puts the document in a file.
 
 On a cloud target every step runs in a pod or a Vertex machine, so every location in the
 config must be one those machines can read and write: Cloud Storage. `bertpipe run`
@@ -17,9 +23,11 @@ from __future__ import annotations
 import dataclasses
 
 from components.errors import BertpipeError
+from components.evaluator.resolver import baseline_wiring
 from components.vocabulary import BERT_BASE_UNCASED
 from pipelines import deployment as deployment_lib
 from pipelines.config import SAMPLE_PREFIX, PipelineConfig
+from pipelines.pipeline import TrainerSpec, create_pipeline, trainer_custom_config
 from pipelines.runners import kubeflow, vertex
 
 TARGETS = deployment_lib.TARGETS
@@ -29,32 +37,120 @@ REMOTE_PREFIX = "gs://"
 
 @dataclasses.dataclass(frozen=True)
 class CompiledPipeline:
-    """What a compile produced: the file, its steps and where they run.
+    """What a compile produced: the document, its steps and where they run.
 
     Attributes:
       target: `kubeflow` or `vertex`.
-      path: the written file (None when only compiled in memory).
       pipeline_name: the pipeline's name.
       steps: component ids of the steps, in the config's order.
       tpu_steps: ids of the steps that run on the TPU slice (Kubeflow: placed on the node
         pool; Vertex: the Trainer, as a TPU CustomJob).
       document: the PipelineSpec (Kubeflow) or PipelineJob (Vertex) as a dict.
       platform_spec: Kubeflow's second YAML document ({} without TPU steps; {} on Vertex).
+      text: the file's content (what `write` writes).
     """
 
     target: str
-    path: str | None
     pipeline_name: str
     steps: tuple[str, ...]
     tpu_steps: tuple[str, ...]
     document: dict
     platform_spec: dict
+    text: str
 
 
-def check_remote_locations(config: PipelineConfig, target: str) -> None:
+def check_config(config: PipelineConfig, target: str, output_path: str | None = None) -> None:
+    """Raises BertpipeError unless `config` can be compiled for and run on `target`.
+
+    The single validation of the compile path (see the module docstring).
+
+    Args:
+      config: the loaded config.
+      target: `kubeflow` or `vertex`.
+      output_path: the file to write, if any (its suffix must be what `target` submits).
+    """
+    if target not in TARGETS:
+        raise BertpipeError(f"target must be one of {list(TARGETS)}, got {target!r}.")
+    if output_path is not None and not output_path.endswith(SUFFIXES[target]):
+        what = "what kfp.Client uploads" if target == "kubeflow" else "a PipelineJob"
+        raise BertpipeError(
+            f"--output {output_path!r} must end in {' or '.join(SUFFIXES[target])} for "
+            f"--target {target} ({what})."
+        )
+    _check_remote_locations(config, target)
+    config.deployment.check_target(target, config.pipeline_root)
+    if target == "kubeflow" and config.evaluation.baseline == "latest_blessed":
+        raise BertpipeError(
+            "evaluation.baseline latest_blessed needs a TFX Resolver node, which the "
+            "open-source Kubeflow Pipelines backend rejects; use baseline: serving (the "
+            "model at the push destination)."
+        )
+    if config.beam_pipeline_args:
+        raise BertpipeError(
+            f"beam_pipeline_args {list(config.beam_pipeline_args)} apply to `bertpipe run` "
+            f"on this machine only; {target} steps take their Beam options from "
+            "deployment.beam (runner, direct_num_workers, dataflow). Move them there, or "
+            "set beam_pipeline_args: [] for this config."
+        )
+
+
+def build_pipeline(config: PipelineConfig, target: str):
+    """Builds `config`'s pipeline for `target` (checked by `check_config`)."""
+    deployment = config.deployment
+    run_fn_config = trainer_custom_config(config, deployment.trainer_runtime_overrides())
+    if target == "vertex" and deployment.tpu is not None:
+        trainer = vertex.trainer_spec(deployment, run_fn_config)
+    else:
+        trainer = TrainerSpec(run_fn_config)
+    baseline = (
+        baseline_wiring(target, config.serving_dir)
+        if config.evaluation.baseline == "latest_blessed"
+        else None
+    )
+    return create_pipeline(
+        config,
+        beam_pipeline_args=deployment.beam_pipeline_args(),
+        trainer=trainer,
+        baseline=baseline,
+    )
+
+
+def compile_config(config: PipelineConfig, target: str) -> CompiledPipeline:
+    """Builds and compiles `config` (checked by `check_config`) for `target`.
+
+    Kubeflow: the two-document YAML of `kubeflow.compile_kubeflow`; Vertex: the PipelineJob
+    JSON of `vertex.compile_vertex` (with the TPU Trainer as a Vertex CustomJob).
+    """
+    return compile_pipeline(build_pipeline(config, target), config, target)
+
+
+def compile_pipeline(pipeline, config: PipelineConfig, target: str) -> CompiledPipeline:
+    """Compiles an already built pipeline of `config` (see `compile_config`)."""
+    deployment = config.deployment
+    steps = tuple(node.id for node in pipeline.components)
+    if target == "kubeflow":
+        package = kubeflow.compile_kubeflow(pipeline, deployment)
+        tpu_steps = deployment.tpu_component_ids(kubeflow.TRAINER_ID, kubeflow.EVALUATOR_ID)
+        document, platform = package.pipeline_spec, package.platform_spec
+    else:
+        package = vertex.compile_vertex(pipeline, deployment)
+        tpu_steps = (vertex.TRAINER_ID,) if deployment.tpu is not None else ()
+        document, platform = package.job, {}
+    return CompiledPipeline(
+        target, config.pipeline_name, steps, tpu_steps, document, platform, package.text
+    )
+
+
+def write(compiled: CompiledPipeline, path: str) -> None:
+    """Writes the compiled file to `path` (checked by `check_config`)."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(compiled.text)
+
+
+def _check_remote_locations(config: PipelineConfig, target: str) -> None:
     """Raises BertpipeError unless every location in `config` is readable from `target`'s
     machines: corpus globs, an imported vocabulary, the pipeline root, the push destination
-    and a checkpoint directory must be gs:// paths."""
+    and a checkpoint directory must be gs:// paths (the root: `check_target`)."""
     for entry in config.corpus:
         if entry.startswith(SAMPLE_PREFIX):
             name = entry[len(SAMPLE_PREFIX) :]
@@ -68,7 +164,6 @@ def check_remote_locations(config: PipelineConfig, target: str) -> None:
     vocab = config.vocabulary.import_uri
     if vocab and vocab != BERT_BASE_UNCASED:
         _require_remote(vocab, "vocabulary.import_uri", target, "upload vocab.txt")
-    deployment_lib.check_pipeline_root(config.pipeline_root, target)
     if config.push_destination:
         _require_remote(config.push_destination, "push_destination", target, "push to a bucket")
     if config.training.checkpoint_dir:
@@ -88,72 +183,6 @@ def _require_remote(path: str, what: str, target: str, fix: str) -> None:
     raise BertpipeError(
         f"{what} {path!r} {why}; {target} steps run on other machines and read Cloud "
         f"Storage: {fix} and use a gs:// path (e.g. gs://BUCKET/...)."
-    )
-
-
-def check_output_path(target: str, output_path: str) -> None:
-    """Raises BertpipeError unless `output_path` has the suffix `target` submits."""
-    if target not in TARGETS:
-        raise BertpipeError(f"target must be one of {list(TARGETS)}, got {target!r}.")
-    if not output_path.endswith(SUFFIXES[target]):
-        raise BertpipeError(
-            f"--output {output_path!r} must end in {' or '.join(SUFFIXES[target])} for "
-            f"--target {target} ("
-            + (
-                "what kfp.Client uploads)."
-                if target == "kubeflow"
-                else "a PipelineJob, what aiplatform.PipelineJob loads)."
-            )
-        )
-
-
-def build_pipeline(config: PipelineConfig, target: str):
-    """Checks `config` for `target` and builds its pipeline with `create_pipeline`.
-
-    Raises:
-      BertpipeError: a location, image, TPU or target setting cannot work there.
-    """
-    from pipelines.pipeline import create_pipeline
-
-    if target not in TARGETS:
-        raise BertpipeError(f"target must be one of {list(TARGETS)}, got {target!r}.")
-    check_remote_locations(config, target)
-    config.deployment.check_target(target, config.pipeline_root)
-    return create_pipeline(config, target=target)
-
-
-def compile_config(
-    config: PipelineConfig, target: str, output_path: str | None = None
-) -> CompiledPipeline:
-    """Builds and compiles `config` for `target`, writing `output_path` when given.
-
-    Kubeflow: the two-document YAML of `kubeflow.compile_kubeflow`; Vertex: the PipelineJob
-    JSON of `vertex.compile_vertex` (with the TPU Trainer as a Vertex CustomJob).
-
-    Raises:
-      BertpipeError: the config cannot run on `target` (see `build_pipeline`).
-    """
-    if output_path is not None:
-        check_output_path(target, output_path)
-    pipeline = build_pipeline(config, target)
-    return compile_pipeline(pipeline, config, target, output_path)
-
-
-def compile_pipeline(
-    pipeline, config: PipelineConfig, target: str, output_path: str | None = None
-) -> CompiledPipeline:
-    """Compiles an already built pipeline of `config` (see `compile_config`)."""
-    deployment = config.deployment
-    steps = tuple(node.id for node in pipeline.components)
-    if target == "kubeflow":
-        package = kubeflow.compile_kubeflow(pipeline, deployment, output_path)
-        tpu_steps = deployment.tpu_component_ids(kubeflow.TRAINER_ID, kubeflow.EVALUATOR_ID)
-        document, platform = package.pipeline_spec, package.platform_spec
-    else:
-        document, platform = vertex.compile_vertex(pipeline, deployment, output_path), {}
-        tpu_steps = (vertex.TRAINER_ID,) if deployment.tpu is not None else ()
-    return CompiledPipeline(
-        target, output_path, config.pipeline_name, steps, tpu_steps, document, platform
     )
 
 

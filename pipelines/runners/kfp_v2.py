@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 
 from components.errors import BertpipeError
 from pipelines.deployment import DeploymentConfig, ResourcesConfig
+from pipelines.secrets import find_secrets
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,17 +34,15 @@ EXECUTOR_LABEL = "{}_executor"  # TFX's step_builder names every executor this w
 TPU_ACCELERATOR_TYPE = "google.com/tpu"
 
 
-def resource_spec(
-    *, resources: ResourcesConfig | None = None, tpu_chips: int = 0, limits_only: bool = False
-):
-    """A `ResourceSpec` proto: TPU chips as the accelerator, or CPU/memory of `resources`.
+def resource_spec(resources: ResourcesConfig, *, tpu_chips: int = 0, limits_only: bool = False):
+    """A `ResourceSpec` proto: the CPU/memory of `resources`, plus TPU chips if any.
 
     Args:
-      resources: CPU/memory for a non-TPU step.
-      tpu_chips: chips of the TPU host; the step then asks for nothing else (a TPU VM
-        node is the step's alone).
-      limits_only: fill limits from the requests when no limit is set (Vertex sizes its
-        machine from limits and ignores requests).
+      resources: the step's CPU/memory (`DeploymentConfig.resources_for`).
+      tpu_chips: chips of the TPU host, as the accelerator (KFP: a `google.com/tpu` limit
+        beside the CPU/memory requests, so the pod is Burstable, not BestEffort).
+      limits_only: fill limits from the requests when no limit is set, and nothing else
+        (Vertex sizes its machine from limits and ignores requests).
     """
     from kfp.pipeline_spec import pipeline_spec_pb2
 
@@ -51,9 +50,6 @@ def resource_spec(
     if tpu_chips:
         spec.accelerator.type = TPU_ACCELERATOR_TYPE
         spec.accelerator.count = tpu_chips
-        return spec
-    if resources is None:
-        return spec
     if limits_only:
         spec.cpu_limit = resources.cpu_limit or resources.cpu_request
         spec.memory_limit = resources.memory_limit_gb or resources.memory_request_gb
@@ -63,6 +59,32 @@ def resource_spec(
     spec.cpu_limit = resources.cpu_limit
     spec.memory_limit = resources.memory_limit_gb
     return spec
+
+
+def step_resources(
+    pipeline, deployment: DeploymentConfig, tpu_ids=(), *, limits_only: bool = False
+) -> dict[str, object]:
+    """Component id -> `ResourceSpec` of every container step: what each step asks for.
+
+    Args:
+      pipeline: the pipeline to compile.
+      deployment: its `resources`, `step_resources`, `tpu_host_resources` and `tpu`.
+      tpu_ids: the steps placed on the TPU slice (Kubeflow); they get the host's chips.
+      limits_only: Vertex (see `resource_spec`).
+
+    Raises:
+      BertpipeError: `step_resources` names a step the pipeline does not have.
+    """
+    require_component_ids(pipeline, list(deployment.step_resources), "deployment.step_resources")
+    specs = {}
+    for c in components(pipeline):
+        on_tpu = c.id in tpu_ids
+        specs[c.id] = resource_spec(
+            deployment.resources_for(c.id, on_tpu=on_tpu),
+            tpu_chips=deployment.tpu.chips_per_host if on_tpu else 0,
+            limits_only=limits_only,
+        )
+    return specs
 
 
 def components(pipeline) -> list:
@@ -109,7 +131,13 @@ def platform_configs(pipeline, specs: Mapping[str, object]) -> Iterator[None]:
 
 
 def compile_job(pipeline, images: Mapping[str, str], specs: Mapping[str, object]) -> dict:
-    """Compiles `pipeline` into a PipelineJob dict (camelCase proto JSON), schema 2.1."""
+    """Compiles `pipeline` into a PipelineJob dict (camelCase proto JSON), schema 2.1.
+
+    The one place where each step's container is set, for both targets: `images` (image
+    per component id), `specs` (resources per component id, from `step_resources`), and
+    the command, TFX's `kubeflow_v2_run_executor` entrypoint as TFX's step builder writes
+    it into `deploymentSpec.executors.<id>_executor.container`.
+    """
     from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner as v2
 
     runner = v2.KubeflowV2DagRunner(
@@ -129,11 +157,18 @@ def compile_job(pipeline, images: Mapping[str, str], specs: Mapping[str, object]
 
 
 def add_retries(pipeline_spec: dict, retries: Mapping[str, int]) -> None:
-    """Gives tasks a KFP retry policy (exponential back-off from 1 minute up to 1 hour).
+    """Gives tasks a KFP retry policy: `count` retries, 1 minute apart, doubling each time.
 
     TFX's compiler writes none, so a preempted Spot TPU step would fail the whole run; a
     retried step is the same task with the same output URIs, so the Trainer resumes from
     the checkpoints it wrote before it was stopped.
+
+    No `backoffMaxDuration`: KFP's Argo compiler copies it into Argo's
+    `retryStrategy.backoff.maxDuration` (backend/src/v2/compiler/argocompiler/container.go,
+    `getTaskRetryStrategy`, KFP 2.5.0), and Argo reads that as a deadline counted from the
+    first attempt's start, after which it retries no more (workflow/controller/operator.go,
+    `processNodeRetries`: "Max duration limit exceeded"). A Trainer preempted after a day
+    must still be retried.
     """
     tasks = pipeline_spec["root"]["dag"]["tasks"]
     for task, count in retries.items():
@@ -142,14 +177,11 @@ def add_retries(pipeline_spec: dict, retries: Mapping[str, int]) -> None:
                 "maxRetryCount": count,
                 "backoffDuration": "60s",
                 "backoffFactor": 2.0,
-                "backoffMaxDuration": "3600s",
             }
 
 
 def check_no_secrets(text: str, what: str) -> None:
     """Refuses to write a compiled file that holds a credential (it is shared with the project)."""
-    from pipelines.secrets import find_secrets
-
     found = find_secrets(text)
     if found:
         raise BertpipeError(
@@ -157,3 +189,9 @@ def check_no_secrets(text: str, what: str) -> None:
             "value or custom_config; remove it and give the step its identity instead "
             "(Workload Identity on GKE, the Vertex service account)."
         )
+
+
+def one_line(value, limit: int = 300) -> str:
+    """`value` as one line of at most `limit` characters, for a one-line error message."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

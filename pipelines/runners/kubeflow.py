@@ -13,10 +13,11 @@ document is the Kubernetes platform config that TFX cannot write:
               nodeSelector: {labels: {cloud.google.com/gke-tpu-accelerator: ..., ...}}
               tolerations: [{key: google.com/tpu, operator: Exists, effect: NoSchedule}]
 
-The TPU steps (the Trainer, and the evaluator with `tpu_evaluator`) also get
-`google.com/tpu: <chips per host>` as a resource limit through their ResourceSpec; every
-other step gets the configured CPU/memory requests. All placement values come from
-`pipelines/tpu.py`, which `kubernetes/` node pools are tested against.
+Every step gets CPU/memory requests through its ResourceSpec
+(`DeploymentConfig.resources_for`); the TPU steps (the Trainer, and the evaluator with
+`tpu_evaluator`) also get `google.com/tpu: <chips per host>` as a limit, beside
+`tpu_host_resources`. All placement values come from `pipelines/tpu.py`, which
+`kubernetes/` node pools are tested against.
 
 What the pipeline must look like for this target (checked here, before compiling):
   - no TFX `Resolver` node: the open-source KFP backend fails such a run ("resolver
@@ -93,43 +94,31 @@ class KubeflowPackage:
 def compile_kubeflow(
     pipeline,
     deployment: DeploymentConfig,
-    output_path: str | None = None,
     *,
     trainer_id: str = TRAINER_ID,
     evaluator_id: str | None = EVALUATOR_ID,
 ) -> KubeflowPackage:
-    """Compiles `pipeline` into the two-document KFP YAML (written to `output_path`).
+    """Compiles `pipeline` into the two-document KFP YAML (the caller writes `.text`).
 
     Args:
       pipeline: a `tfx.dsl.Pipeline` built for this target (see the module docstring);
         its `beam_pipeline_args` should be `deployment.beam_pipeline_args()`.
-      deployment: images, resources and TPU placement.
-      output_path: where to write the YAML (`.yaml`/`.yml`, what `kfp.Client` accepts);
-        None only returns it.
+      deployment: images, resources and TPU placement, already checked for Kubeflow
+        (`DeploymentConfig.check_target`).
       trainer_id: component id of the Trainer.
       evaluator_id: component id of the evaluator (used with `tpu_evaluator`).
 
     Raises:
-      BertpipeError: the pipeline or the deployment cannot run on open-source KFP.
+      BertpipeError: the pipeline cannot run on open-source KFP, or the file would hold
+        a credential.
     """
     import yaml
     from tfx import version
 
-    if output_path is not None and not output_path.endswith((".yaml", ".yml")):
-        raise BertpipeError(
-            f"Kubeflow output {output_path!r} must end in .yaml or .yml (what kfp.Client "
-            "uploads); use a .json output with --target vertex."
-        )
-    deployment.check_target("kubeflow")
     check_kubeflow_pipeline(pipeline)
     tpu_ids = deployment.tpu_component_ids(trainer_id, evaluator_id)
     kfp_v2.require_component_ids(pipeline, tpu_ids, "TPU step(s)")
-    specs = {
-        c.id: kfp_v2.resource_spec(tpu_chips=deployment.tpu.chips_per_host)
-        if c.id in tpu_ids
-        else kfp_v2.resource_spec(resources=deployment.resources)
-        for c in kfp_v2.components(pipeline)
-    }
+    specs = kfp_v2.step_resources(pipeline, deployment, tpu_ids)
     images = kfp_v2.component_images(pipeline, deployment, tpu_ids)
     job = kfp_v2.compile_job(pipeline, images, specs)
     kfp_v2.add_retries(job["pipelineSpec"], {trainer_id: deployment.trainer_retries})
@@ -138,9 +127,6 @@ def compile_kubeflow(
     documents = [pipeline_spec] + ([platform] if platform else [])
     text = header + yaml.safe_dump_all(documents, sort_keys=True)
     kfp_v2.check_no_secrets(text, "the compiled Kubeflow pipeline")
-    if output_path is not None:
-        with open(output_path, "w", encoding="utf-8") as f:
-            f.write(text)
     return KubeflowPackage(pipeline_spec, platform, text)
 
 
@@ -232,7 +218,7 @@ def _call_kfp(host, namespace, call, existing_token):
     except urllib3.exceptions.HTTPError as e:
         reason = getattr(e, "reason", None) or e
         raise BertpipeError(
-            f"cannot reach the KFP API at {host}: {_one_line(reason)}. Check --host and that "
+            f"cannot reach the KFP API at {host}: {kfp_v2.one_line(reason)}. Check --host and that "
             "the API is reachable, e.g. keep `kubectl -n bertpipe port-forward "
             "svc/ml-pipeline-ui 8080:80` running and use http://localhost:8080."
         ) from None
@@ -281,9 +267,4 @@ def _api_error(e, host: str, namespace: str | None) -> str:
         detail = parsed.get("message") or parsed.get("error") or e.body
     except (TypeError, ValueError, AttributeError):
         pass
-    return f"the KFP API at {host} answered {e.status} {e.reason}: {_one_line(detail)}"
-
-
-def _one_line(value, limit: int = 300) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return f"the KFP API at {host} answered {e.status} {e.reason}: {kfp_v2.one_line(detail)}"

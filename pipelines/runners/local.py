@@ -144,6 +144,7 @@ def run_config(config, *, runner: str = "beam", out: TextIO = sys.stdout) -> Loc
       BertpipeError: a config or input problem, including a user mistake that a component
         reported while running (named with the component).
     """
+    from components.evaluator.resolver import baseline_wiring
     from pipelines import config as config_lib
     from pipelines.pipeline import create_pipeline
 
@@ -156,9 +157,14 @@ def run_config(config, *, runner: str = "beam", out: TextIO = sys.stdout) -> Loc
     os.makedirs(config.pipeline_root, exist_ok=True)
     from tfx import v1 as tfx
 
+    baseline = (
+        baseline_wiring("local", config.serving_dir)
+        if config.evaluation.baseline == "latest_blessed"
+        else None
+    )
     pipeline = create_pipeline(
         config,
-        target="local",
+        baseline=baseline,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             metadata.metadata_path(config.pipeline_root)
         ),

@@ -11,19 +11,21 @@ parses it into the `CustomJob` proto Vertex accepts.
 
 What the pipeline must look like for this target:
   - with a `tpu` section, the Trainer (id `trainer_id`) is
-    `tfx.extensions.google_cloud_ai_platform.Trainer` built with
-    `custom_config=vertex_trainer_custom_config(deployment, base=<the run_fn's own config>)`
-    and the experiment overrides of `DeploymentConfig.trainer_runtime_overrides()`;
+    `tfx.extensions.google_cloud_ai_platform.Trainer` (`trainer_spec(deployment, ...)`,
+    the `TrainerSpec` given to `create_pipeline`) with the experiment overrides of
+    `DeploymentConfig.trainer_runtime_overrides()`;
   - Resolver nodes are allowed (Vertex runs them); the evaluator stays on CPU.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from components.errors import BertpipeError
 from pipelines import deployment as deployment_lib
 from pipelines.deployment import DeploymentConfig
+from pipelines.pipeline import TrainerSpec
 from pipelines.runners import kfp_v2
 
 TRAINER_ID = "Trainer"
@@ -108,40 +110,44 @@ def _trainer_custom_config(pipeline, trainer_id: str) -> dict:
     return json.loads(raw) if isinstance(raw, str) else dict(raw or {})
 
 
-def compile_vertex(
-    pipeline,
-    deployment: DeploymentConfig,
-    output_path: str | None = None,
-    *,
-    trainer_id: str = TRAINER_ID,
-) -> dict:
-    """Compiles `pipeline` into a Vertex PipelineJob dict, written as JSON to `output_path`.
+@dataclasses.dataclass(frozen=True)
+class VertexPackage:
+    """A compiled Vertex pipeline: the PipelineJob dict and the JSON file text."""
+
+    job: dict
+    text: str
+
+
+def trainer_spec(deployment: DeploymentConfig, run_fn_config: dict) -> TrainerSpec:
+    """The Trainer step of a Vertex pipeline with a `tpu` section: TFX's Vertex Trainer
+    extension, whose step starts the TPU CustomJob that runs `run_fn`."""
+    return TrainerSpec(
+        custom_config=vertex_trainer_custom_config(deployment, base=run_fn_config),
+        component=_gcai().Trainer,
+    )
+
+
+def compile_vertex(pipeline, deployment: DeploymentConfig, *, trainer_id: str = TRAINER_ID):
+    """Compiles `pipeline` into a Vertex PipelineJob (the caller writes `.text`).
+
+    Args:
+      pipeline: a `tfx.dsl.Pipeline` built for this target (see the module docstring).
+      deployment: images, resources, TPU and Vertex sections, already checked for Vertex
+        (`DeploymentConfig.check_target`).
+      trainer_id: component id of the Trainer.
 
     Raises:
-      BertpipeError: the deployment or pipeline cannot run on Vertex (no project, a
-        non-gs:// root, a TPU section without the Vertex Trainer, an invalid job spec).
+      BertpipeError: a TPU section without the Vertex Trainer, an invalid job spec, or a
+        credential in the file.
     """
-    if output_path is not None and not output_path.endswith(".json"):
-        raise BertpipeError(
-            f"Vertex output {output_path!r} must end in .json (a PipelineJob); use a .yaml "
-            "output with --target kubeflow."
-        )
-    deployment.check_target("vertex", pipeline.pipeline_info.pipeline_root)
-    if deployment.tpu is not None:
-        kfp_v2.require_component_ids(pipeline, [trainer_id], "Trainer")
-        check_training_job(_trainer_custom_config(pipeline, trainer_id))
-    specs = {
-        c.id: kfp_v2.resource_spec(resources=deployment.resources, limits_only=True)
-        for c in kfp_v2.components(pipeline)
-    }
-    job = kfp_v2.compile_job(pipeline, kfp_v2.component_images(pipeline, deployment), specs)
     kfp_v2.require_component_ids(pipeline, [trainer_id], "Trainer")
+    if deployment.tpu is not None:
+        check_training_job(_trainer_custom_config(pipeline, trainer_id))
+    specs = kfp_v2.step_resources(pipeline, deployment, limits_only=True)
+    job = kfp_v2.compile_job(pipeline, kfp_v2.component_images(pipeline, deployment), specs)
     kfp_v2.add_retries(job["pipelineSpec"], {trainer_id: deployment.trainer_retries})
     kfp_v2.check_no_secrets(json.dumps(job), "the compiled Vertex pipeline")
-    if output_path is not None:
-        with open(output_path, "w", encoding="utf-8") as f:
-            json.dump(job, f, sort_keys=True, indent=1)
-    return job
+    return VertexPackage(job, json.dumps(job, sort_keys=True, indent=1))
 
 
 def _check_template(template_path: str) -> None:
@@ -276,7 +282,7 @@ def _call_vertex(project: str, region: str, call):
         )
     except auth.GoogleAuthError as e:
         message = (
-            f"Google Cloud credentials were refused ({_first_line(e)}): refresh them with "
+            f"Google Cloud credentials were refused ({kfp_v2.one_line(e)}): refresh them with "
             "`gcloud auth application-default login`."
         )
     except api.Unauthorized:
@@ -285,17 +291,19 @@ def _call_vertex(project: str, region: str, call):
         )
     except api.Forbidden as e:
         message = (
-            f"permission denied by Vertex AI in {where} (403: {_first_line(e)}). Check that "
+            f"permission denied by Vertex AI in {where} (403: {kfp_v2.one_line(e)}). Check that "
             "your account has roles/aiplatform.user and may act as the run's service "
             "account (roles/iam.serviceAccountUser), and that the Vertex AI API is enabled."
         )
     except api.NotFound as e:
-        message = f"Vertex AI found no {where} ({_first_line(e)}): check the project id and region."
+        message = (
+            f"Vertex AI found no {where} ({kfp_v2.one_line(e)}): check the project id and region."
+        )
     except api.BadRequest as e:
-        message = f"Vertex AI rejected the pipeline in {where}: {_first_line(e)}"
+        message = f"Vertex AI rejected the pipeline in {where}: {kfp_v2.one_line(e)}"
     except (api.GoogleAPIError, OSError) as e:
         message = (
-            f"cannot reach Vertex AI for {where} ({_first_line(e)}): check the region, the "
+            f"cannot reach Vertex AI for {where} ({kfp_v2.one_line(e)}): check the region, the "
             "network and the API endpoint."
         )
     finally:
@@ -308,8 +316,3 @@ class _DropTracebacks:
     def filter(self, record) -> bool:
         record.exc_info, record.exc_text = None, None
         return True
-
-
-def _first_line(error, limit: int = 300) -> str:
-    text = " ".join(str(error).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -58,8 +58,10 @@ def test_kfp_bases_are_pinned_to_one_release_tag_that_runs_bertpipe_steps():
     ref = refs["install"]
     assert re.fullmatch(r"\d+\.\d+\.\d+", ref), f"ref {ref!r} is not a release tag (x.y.z)"
     # 2.1.0: the driver applies platform-config tolerations; 2.3.0: step pods get writable
-    # scratch volumes at /gcs, /minio, /s3, which the launcher needs in a non-root image.
-    assert tuple(int(p) for p in ref.split(".")) >= (2, 3, 0)
+    # scratch volumes at /gcs, /minio, /s3, which the launcher needs in a non-root image;
+    # 2.5.0: a task's retryPolicy becomes an Argo retryStrategy (kubeflow/pipelines#11673),
+    # without which the Trainer is never retried after a Spot preemption.
+    assert tuple(int(p) for p in ref.split(".")) >= (2, 5, 0)
 
 
 def test_only_kfp_kustomizations_fetch_remote_bases():

@@ -105,8 +105,9 @@ def test_node_pool_zones_are_inside_the_cluster_location(overlay):
         assert zone == location or zone.rsplit("-", 1)[0] == location
 
 
-def test_readme_commands_name_real_kustomizations_and_objects():
-    readme = (REPO_ROOT / "kubernetes" / "README.md").read_text()
+@pytest.mark.parametrize("guide", ["kubernetes/README.md", "docs/deploy/kubeflow.md"])
+def test_readme_commands_name_real_kustomizations_and_objects(guide):
+    readme = (REPO_ROOT / guide).read_text()
     applied = re.findall(r"kubectl apply -k (\S+)", readme)
     assert applied, "the README shows how to apply"
     rendered = {}

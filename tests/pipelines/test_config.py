@@ -7,9 +7,11 @@ import pytest
 import yaml
 
 from components.errors import BertpipeError
+from components.evaluator import resolver
 from components.example_gen.config import ExampleGenConfig
 from pipelines import cli, config
 from pipelines.pipeline import create_pipeline
+from pipelines.runners import cloud
 
 CORPUS = os.path.join(os.path.dirname(__file__), "testdata", "harbour.txt")
 
@@ -45,10 +47,18 @@ def test_every_example_config_loads_and_builds_its_pipeline(tmp_path):
     assert {"local.yaml", "kubeflow-gke-tpu.yaml", "vertex-tpu.yaml"} <= set(names)
     for name in names:
         loaded = config.load(os.path.join(directory, name))
-        target = {"kubeflow-gke-tpu.yaml": "kubeflow", "vertex-tpu.yaml": "vertex"}.get(
-            name, "local"
-        )
-        pipeline = create_pipeline(loaded, target=target)
+        target = {"kubeflow-gke-tpu.yaml": "kubeflow", "vertex-tpu.yaml": "vertex"}.get(name)
+        if target is None:
+            pipeline = create_pipeline(
+                loaded,
+                beam_pipeline_args=loaded.beam_pipeline_args,
+                baseline=resolver.baseline_wiring("local", loaded.serving_dir)
+                if loaded.evaluation.baseline == "latest_blessed"
+                else None,
+            )
+        else:
+            cloud.check_config(loaded, target)
+            pipeline = cloud.build_pipeline(loaded, target)
         ids = {c.id for c in pipeline.components}
         assert {"VocabGen", "MaskedLMExampleGen", "Trainer", "MaskedLMEvaluator", "Pusher"} <= ids
         assert ("latest_blessed_model_resolver" in ids) == (name == "vertex-tpu.yaml"), name

@@ -5,6 +5,8 @@ compiler's refusals of nodes open-source KFP cannot run (Resolver, FileBasedExam
 checked on the small stand-in pipeline (stand_in.py), since the real one never has them.
 """
 
+import re
+
 import pytest
 from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions
 from google.protobuf import json_format
@@ -92,7 +94,12 @@ def test_only_the_trainer_gets_the_tpu_placement_limit_and_image(package):
     containers = {k: v["container"] for k, v in executors(spec).items()}
     assert sorted(containers) == sorted(f"{s}_executor" for s in STEPS)
     trainer = containers.pop("Trainer_executor")
-    assert trainer["resources"] == {"accelerator": {"type": TPU_RESOURCE, "count": "8"}}
+    # Chips as the accelerator limit, and CPU/memory requests: Burstable, not BestEffort.
+    assert trainer["resources"] == {
+        "accelerator": {"type": TPU_RESOURCE, "count": "8"},
+        "cpuRequest": 8.0,
+        "memoryRequest": 32.0,
+    }
     assert trainer["image"] == TPU_IMAGE
     for container in containers.values():
         assert container["resources"] == {"cpuRequest": 4.0, "memoryRequest": 16.0}
@@ -113,6 +120,49 @@ def test_only_the_trainer_is_retried_after_a_failure_such_as_preemption(package)
     assert list(retried) == ["Trainer"]
     assert retried["Trainer"].max_retry_count == DeploymentConfig().trainer_retries == 3
     assert retried["Trainer"].backoff_duration.seconds == 60
+    assert retried["Trainer"].backoff_factor == 2.0
+    # Unset: KFP 2.5.0's Argo compiler would make it Argo's maxDuration, a deadline from
+    # the first attempt's start after which a preempted Trainer is not retried.
+    assert not retried["Trainer"].HasField("backoff_max_duration")
+
+
+def test_every_step_gets_the_resources_the_deployment_names_for_it(tmp_path):
+    path = str(tmp_path / "p.yaml")
+    compiled.compile_config(
+        "kubeflow",
+        EXAMPLE,
+        path,
+        "deployment.step_resources.Pusher={cpu_request: 1, memory_request_gb: 2}",
+        "deployment.tpu_host_resources={cpu_request: 20, memory_request_gb: 100, "
+        "memory_limit_gb: 150}",
+    )
+    spec, _ = compiled.documents(path)
+    resources = {k: v["container"]["resources"] for k, v in executors(spec).items()}
+    assert resources["Pusher_executor"] == {"cpuRequest": 1.0, "memoryRequest": 2.0}
+    assert resources["Trainer_executor"] == {
+        "accelerator": {"type": TPU_RESOURCE, "count": "8"},
+        "cpuRequest": 20.0,
+        "memoryRequest": 100.0,
+        "memoryLimit": 150.0,
+    }
+    assert resources["VocabGen_executor"] == {"cpuRequest": 4.0, "memoryRequest": 16.0}
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("deployment.step_resources.Pushr={cpu_request: 1}", r"\['Pushr'\] not found"),
+        ("deployment.resources.cpu_request=0", "cpu_request is 0; every step needs"),
+        ("deployment.step_resources.Pusher={cpu: 1}", "unknown key 'step_resources.Pusher.cpu'"),
+    ],
+)
+def test_resources_without_requests_or_for_unknown_steps_are_refused(tmp_path, override, message):
+    path = str(tmp_path / "p.yaml")
+    result = compiled.bertpipe(
+        "compile", "--target", "kubeflow", "--config", EXAMPLE, "--output", path, "--set", override
+    )
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert re.search(message, result.err), result.err
 
 
 def test_trainer_experiment_switches_to_the_tpu_strategy_and_bfloat16(package):
@@ -166,6 +216,7 @@ def test_without_tpu_there_is_one_document_and_the_trainer_stays_on_cpu(tmp_path
 
 def test_compile_leaves_the_pipeline_as_it_was():
     config = config_lib.load(EXAMPLE)
+    cloud.check_config(config, "kubeflow")
     built = cloud.build_pipeline(config, "kubeflow")
     cloud.compile_pipeline(built, config, "kubeflow")
     assert all(getattr(c, "platform_config", None) is None for c in built.components)
@@ -212,7 +263,6 @@ def stand_in_pipeline(**kwargs):
     [
         ({"resolver": True}, {}, r"Resolver node\(s\) \['LatestModel'\].*resolver executors"),
         ({}, {"trainer_id": "Train"}, r"TPU step\(s\) \['Train'\] not found .* 'Trainer'"),
-        ({}, {"output_path": "p.json"}, "must end in .yaml or .yml"),
     ],
 )
 def test_compiler_refuses_what_open_source_kfp_cannot_run(kwargs, compile_kwargs, message):

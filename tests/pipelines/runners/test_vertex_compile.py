@@ -116,7 +116,8 @@ def test_steps_get_cpu_memory_limits_and_the_trainer_the_extension(package):
     )
     assert containers["Trainer_executor"]["args"][1] == EXTENSION_EXECUTOR
     for container in containers.values():
-        assert container["resources"] == {"cpuLimit": 1.0, "memoryLimit": 4.0}
+        # Vertex sizes each step's machine from the limits (BERT-base default: 4 CPU, 16 GB).
+        assert container["resources"] == {"cpuLimit": 4.0, "memoryLimit": 16.0}
         assert container["image"] == IMAGE  # The Trainer's launcher too; the job runs -tpu.
     dataflow = config_lib.load(EXAMPLE).deployment.beam_pipeline_args()
     assert containers["VocabGen_executor"]["args"][-len(dataflow) :] == dataflow
