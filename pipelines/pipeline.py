@@ -31,6 +31,7 @@ from components.pusher.component import pusher
 from components.trainer import run_fn as run_fn_lib
 from components.vocab_gen.component import VocabGen
 from pipelines.config import PipelineConfig
+from pipelines.runners import resume
 
 Target = Literal["local", "kubeflow", "vertex"]
 TARGETS: tuple[str, ...] = ("local", "kubeflow", "vertex")
@@ -112,6 +113,8 @@ def trainer_custom_config(config: PipelineConfig, target: Target = "local") -> d
     }
     if training.checkpoint_dir:
         custom[run_fn_lib.CHECKPOINT_DIR_KEY] = training.checkpoint_dir
+    if target != "local":  # cross-run resume: pipelines/runners/resume.py
+        custom.update(resume.cross_run_checkpoints(config.pipeline_root, training))
     return custom
 
 
