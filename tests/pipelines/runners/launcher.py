@@ -99,6 +99,7 @@ class LocalLauncher:
         pipeline_root: str,
         substitutions=(),
         store: MetadataStore | None = None,
+        platform_spec: dict | None = None,
         run_id: str = "run-1",
         start: pod_lib.StartStep = pod_lib.start_in_namespace,
         timeout: float = 900,
@@ -109,11 +110,14 @@ class LocalLauncher:
         self.root = pipeline_root.rstrip("/")
         self.substitutions = tuple(substitutions)
         self.store = store if store is not None else MetadataStore()
+        platforms = (platform_spec or {}).get("platforms", {}).get("kubernetes", {})
+        self.kubernetes = platforms.get("deploymentSpec", {}).get("executors", {})
         self.start, self.timeout = start, timeout
         self.pipeline = pipeline_spec["pipelineInfo"]["name"]
         self.tasks = pipeline_spec["root"]["dag"]["tasks"]
         self.outputs: dict[str, dict] = {}  # task -> {"artifacts": {key: {"artifacts": [...]}}}
-        self.downloaded_bytes: dict[str, int] = {}
+        self.downloaded_bytes: dict[str, int] = {}  # copied by the launcher, anywhere
+        self.boot_disk_bytes: dict[str, int] = {}  # of those, on the node's own disk
         self.pod_scratch: dict[str, list[str]] = {}
         self.logs: dict[str, str] = {}
 
@@ -152,9 +156,9 @@ class LocalLauncher:
         original, executor_input, volumes = self.executor_input(task)
         pod_dir = self.workdir / task
         if self.backend == KUBEFLOW:
-            gcs = volumes["/gcs"]
-            self.downloaded_bytes[task] = _download_inputs(original, gcs, self.local)
-            _prepare_output_folders(original, gcs)
+            self.downloaded_bytes[task] = _download_inputs(original, volumes, self.local)
+            self.boot_disk_bytes[task] = _size(volumes["/gcs"])
+            _prepare_output_folders(original, volumes)
         spec = pod_lib.PodSpec(
             command=tuple(self.command(self.executor(task)["container"], executor_input)),
             env=self.env(task, str(pod_dir / "home")),
@@ -163,7 +167,7 @@ class LocalLauncher:
         )
         log = self._start_and_wait(task, spec, pod_dir, stop_when)
         if self.backend == KUBEFLOW:
-            _upload_outputs(original, gcs, self.local)
+            _upload_outputs(original, volumes, self.local)
             self.pod_scratch[task] = _scratch(volumes["/tmp/kfp_outputs"])
         output_file = executor_input["outputs"]["outputFile"]
         if self.backend == KUBEFLOW:
@@ -225,6 +229,10 @@ class LocalLauncher:
             output_file = KFP_OUTPUT_FILE
             volumes = {path: str(pod_dir / path.strip("/")) for path in KFP_EMPTY_DIRS}
             volumes["/tmp/kfp_outputs"] = str(pod_dir / "container-tmp-kfp_outputs")
+            # Generic ephemeral volumes of the platform spec (driver/driver.go:1036-1075).
+            label = self.component(task)["executorLabel"]
+            for volume in self.kubernetes.get(label, {}).get("genericEphemeralVolume", []):
+                volumes[volume["mountPath"]] = str(pod_dir / f"volume-{volume['volumeName']}")
         else:
             base = f"{self.root}/{VERTEX_PROJECT_NUMBER}/{self.run_id}/{task}_{task_uuid}"
             output_file = f"{base}/executor_output.json"
@@ -343,20 +351,25 @@ def _title(artifact_type: dict) -> str:
     return yaml.safe_load(artifact_type["instanceSchema"])["title"]
 
 
-def _gcs_path(uri: str) -> str:
-    """KFP's `LocalPathForURI` for gs:// (launcher_v2.go:882-885), relative to /gcs."""
+def _pod_path(uri: str, volumes: dict[str, str]) -> str:
+    """Where KFP's `LocalPathForURI` (launcher_v2.go:882-885) lands on this machine.
+
+    `/gcs/<bucket>/<path>` in the container, resolved through the most specific volume.
+    """
     assert uri.startswith("gs://"), f"KFP would skip downloading {uri!r} (not gs://)"
-    return uri.removeprefix("gs://")
+    path = "/gcs/" + uri.removeprefix("gs://")
+    mount = max((m for m in volumes if path == m or path.startswith(m + "/")), key=len)
+    return os.path.join(volumes[mount], os.path.relpath(path, mount))
 
 
-def _download_inputs(executor_input: dict, gcs_dir: str, to_local) -> int:
-    """Copies the first artifact of each input key under the pod's /gcs; returns bytes."""
+def _download_inputs(executor_input: dict, volumes: dict[str, str], to_local) -> int:
+    """Copies the first artifact of each input key to its /gcs path; returns the bytes."""
     copied = 0
     for listed in executor_input["inputs"]["artifacts"].values():
         if not listed["artifacts"]:
             continue
         uri = listed["artifacts"][0]["uri"]
-        copied += _copy(to_local(uri), os.path.join(gcs_dir, _gcs_path(uri)))
+        copied += _copy(to_local(uri), _pod_path(uri, volumes))
     return copied
 
 
@@ -377,19 +390,18 @@ def _size(path: str) -> int:
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
 
 
-def _prepare_output_folders(executor_input: dict, gcs_dir: str) -> None:
+def _prepare_output_folders(executor_input: dict, volumes: dict[str, str]) -> None:
     """launcher_v2.go:898-925: each output artifact's local folder exists before the step."""
     for listed in executor_input["outputs"]["artifacts"].values():
         for artifact in listed["artifacts"]:
-            local = os.path.join(gcs_dir, _gcs_path(artifact["uri"]))
-            os.makedirs(os.path.dirname(local), exist_ok=True)
+            os.makedirs(os.path.dirname(_pod_path(artifact["uri"], volumes)), exist_ok=True)
 
 
-def _upload_outputs(executor_input: dict, gcs_dir: str, to_local) -> None:
+def _upload_outputs(executor_input: dict, volumes: dict[str, str], to_local) -> None:
     """launcher_v2.go:548-575: whatever the step wrote at /gcs/<output> goes to the bucket."""
     for listed in executor_input["outputs"]["artifacts"].values():
         for artifact in listed["artifacts"]:
-            local = os.path.join(gcs_dir, _gcs_path(artifact["uri"]))
+            local = _pod_path(artifact["uri"], volumes)
             if os.path.isdir(local) and os.listdir(local):
                 shutil.copytree(local, to_local(artifact["uri"]), dirs_exist_ok=True)
             elif os.path.isfile(local):

@@ -22,6 +22,7 @@ import tensorflow_text  # noqa: F401  (the fill_mask signature's tokenizer ops)
 from components import vocabulary
 from components.features import MaskedLMSchema
 from components.trainer.export import load_exported
+from pipelines.runners import input_staging
 from tests.pipelines import tiny_job
 from tests.pipelines.runners import compiled, pod
 from tests.pipelines.runners.launcher import KUBEFLOW, VERTEX, LocalLauncher, StepFailed
@@ -120,16 +121,24 @@ def test_kubeflow_steps_of_the_real_pipeline_run_from_the_compiled_yaml(tmp_path
     assert list(platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]) == [
         "Trainer_executor"
     ]
-    launcher, bucket = launcher_for(spec, tmp_path, KUBEFLOW)
+    # Defect 4: the Trainer's inputs are staged on a volume of their own.
+    volume = input_staging.staging_volume(ROOT, "500Gi")
+    input_staging.add_staging_volume(platform, "Trainer_executor", volume)
+    launcher, bucket = launcher_for(spec, tmp_path, KUBEFLOW, platform_spec=platform)
     assert launcher.order() == STEPS
     launcher.run_all()
-    check_outputs(launcher, bucket)
     # Defect 3: no step leaves intermediates on the pod's own disk.
     assert launcher.pod_scratch == {step: [] for step in STEPS}
-    # Defect 4 as KFP 2.5.0 does it: the Trainer's whole Examples artifact is copied to
-    # the pod's /gcs emptyDir before the command starts (sizing in the fidelity doc).
-    examples = launcher.local(artifact(launcher.outputs, "MaskedLMExampleGen", "examples")["uri"])
-    assert launcher.downloaded_bytes["Trainer"] == tree_bytes(examples)
+    check_outputs(launcher, bucket)
+    # Defect 4: KFP 2.5.0 copies every input artifact under /gcs before the command
+    # starts; the Trainer's copy (the whole Examples artifact) lands on its staging
+    # volume, the evaluator's (examples + model, no volume) on the node's disk.
+    outputs, local = launcher.outputs, launcher.local
+    examples = tree_bytes(local(artifact(outputs, "MaskedLMExampleGen", "examples")["uri"]))
+    model = tree_bytes(local(artifact(outputs, "Trainer", "model")["uri"]))
+    assert launcher.downloaded_bytes["Trainer"] == examples
+    assert launcher.boot_disk_bytes["Trainer"] == 0
+    assert launcher.boot_disk_bytes["MaskedLMEvaluator"] == examples + model
 
 
 def test_vertex_steps_run_and_the_next_run_resolves_the_blessed_model(tmp_path):
