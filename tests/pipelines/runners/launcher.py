@@ -148,7 +148,7 @@ class LocalLauncher:
     def run_task(self, task: str, *, stop_when=None) -> dict:
         """Runs one task (its producers must have run); returns its published outputs.
 
-        `stop_when(task_pod_dir)`, polled every second, kills the step (SIGKILL, as a
+        `stop_when(task_pod_dir)`, polled every 0.1 s, kills the step (SIGKILL, as a
         preempted node does) when it returns True; StepFailed is raised then.
         """
         if "resolver" in self.executor(task):
@@ -190,7 +190,7 @@ class LocalLauncher:
                 if time.monotonic() > deadline:
                     process.kill()
                     raise StepFailed(f"step {task} ran over {self.timeout} s")
-                time.sleep(1)
+                time.sleep(0.1)
         text = log_path.read_text()
         if process.returncode != 0:
             raise StepFailed(f"step {task} exited {process.returncode}:\n{text[-4000:]}")

@@ -175,26 +175,30 @@ def test_vertex_steps_run_and_the_next_run_resolves_the_blessed_model(tmp_path):
 
 
 def test_kubeflow_trainer_of_a_new_run_continues_from_the_killed_runs_checkpoint(tmp_path):
-    (spec, _), _ = compile_tiny(tmp_path, KUBEFLOW)
+    (spec, _), _ = compile_tiny(tmp_path, KUBEFLOW, "training.train_steps=200")
     store = MetadataStore()
     checkpoints = os.path.join(str(tmp_path), "bucket", "root", "checkpoints", "Trainer")
 
-    def first_checkpoint_written(_pod_dir):
-        return bool(tf.io.gfile.glob(os.path.join(checkpoints, "*", "ckpt-10.index")))
+    def a_checkpoint_was_written(_pod_dir):
+        return bool(tf.io.gfile.glob(os.path.join(checkpoints, "*", "ckpt-*.index")))
 
     first, _ = launcher_for(spec, tmp_path, KUBEFLOW, store=store, run_id="run-1")
     for task in ("VocabGen", "MaskedLMExampleGen"):
         first.run_task(task)
     with pytest.raises(StepFailed, match="killed"):
-        first.run_task("Trainer", stop_when=first_checkpoint_written)
+        first.run_task("Trainer", stop_when=a_checkpoint_was_written)
     (fingerprint,) = os.listdir(checkpoints)
-    written = sorted(f for f in os.listdir(os.path.join(checkpoints, fingerprint)) if ".index" in f)
-    assert written == ["ckpt-10.index"]
+    latest = tf.train.latest_checkpoint(os.path.join(checkpoints, fingerprint))
+    step = int(latest.rsplit("-", 1)[1])
+    assert 10 <= step < 200  # killed mid-training, after at least one checkpoint
 
+    # A new run: new run directory, new Examples artifact with the same content.
     second, _ = launcher_for(spec, tmp_path, KUBEFLOW, store=store, run_id="run-2")
     for task in ("VocabGen", "MaskedLMExampleGen", "Trainer"):
         second.run_task(task)
-    assert "training continues from step 10" in second.logs["Trainer"]
+    examples = [artifact(x.outputs, "MaskedLMExampleGen", "examples") for x in (first, second)]
+    assert examples[0]["uri"] != examples[1]["uri"]
+    assert f"training continues from step {step}" in second.logs["Trainer"]
     assert os.listdir(checkpoints) == [fingerprint]
 
 
@@ -202,3 +206,33 @@ def test_kubeflow_trainer_starts_fresh_when_the_config_says_so(tmp_path):
     (spec, _), _ = compile_tiny(tmp_path, KUBEFLOW, "training.fresh_start=true")
     raw = spec["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]["custom_config"]
     assert "checkpoint_root" not in json.loads(raw["runtimeValue"]["constant"])
+
+
+@pytest.mark.parametrize(
+    "written_as,finds_model",
+    [("TFX's hashed integer id (what MaskedLMEvaluator writes)", False), ("name", True)],
+)
+def test_vertex_latest_blessed_resolver_finds_the_model_only_by_name(
+    tmp_path, written_as, finds_model
+):
+    from pipelines.runners import entrypoint
+
+    (_,), spec = compile_tiny(tmp_path, VERTEX)
+    store = MetadataStore()
+    first, _ = launcher_for(spec, tmp_path, VERTEX, store=store)
+    model = store.publish(
+        name_for=first._name_for, title="tfx.Model", uri=f"{ROOT}/m", metadata={},
+        pipeline=first.pipeline, run="run-1", task="Trainer", key="model",
+    )  # fmt: skip
+    model_id = model.name if finds_model else float(entrypoint.hashed_id(model.name))
+    store.publish(
+        name_for=first._name_for, title="tfx.ModelBlessing", uri=f"{ROOT}/b",
+        metadata={"blessed": 1.0, "current_model_id": model_id}, pipeline=first.pipeline,
+        run="run-1", task="MaskedLMEvaluator", key="blessing",
+    )  # fmt: skip
+    second, _ = launcher_for(spec, tmp_path, VERTEX, store=store, run_id="run-2")
+    resolvers = sorted(t for t in second.order() if t.startswith("latest_blessed_model_resolver"))
+    for task in resolvers:
+        second.run_task(task)
+    found = second.outputs[resolvers[-1]]["artifacts"]["model"]["artifacts"]
+    assert [a["name"] for a in found] == ([model.name] if finds_model else [])
