@@ -58,6 +58,9 @@ class TrainingSection:
       eval_steps: validation steps during training (0 = the whole eval split).
       checkpoint_dir: where training checkpoints live (empty = a stable directory under
         the pipeline root, so a retried Trainer step resumes).
+      fresh_start: on Kubeflow/Vertex, train from step 0 even when an earlier run of the
+        same training left checkpoints under `<pipeline_root>/checkpoints/` (default:
+        continue from them; see pipelines/runners/resume.py).
     """
 
     experiment: str = "bert/tiny"
@@ -66,6 +69,7 @@ class TrainingSection:
     train_steps: int = 300
     eval_steps: int = 0
     checkpoint_dir: str = ""
+    fresh_start: bool = False
 
     def __post_init__(self):
         from components.trainer import experiments
@@ -81,6 +85,10 @@ class TrainingSection:
             raise BertpipeError(
                 f"eval_steps must be an integer >= 0 (0 = the whole eval split); "
                 f"got {self.eval_steps!r}."
+            )
+        if not isinstance(self.fresh_start, bool):
+            raise BertpipeError(
+                f"training.fresh_start must be true or false; got {self.fresh_start!r}."
             )
 
 

@@ -23,8 +23,10 @@ import re
 import shutil
 import sys
 
-# What a compiled step runs (TFX Kubeflow V2 container entrypoint) and what it imports.
+# What a compiled step runs (bertpipe's step entrypoint, which runs TFX's Kubeflow V2
+# container entrypoint) and what it imports.
 MODULES = (
+    "pipelines.runners.entrypoint",
     "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor",
     "tfx.v1",
     "components",

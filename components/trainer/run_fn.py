@@ -18,6 +18,9 @@ Vertex Trainer extension reads and passes through):
                      over the named experiment, e.g. {"runtime": {"tpu": "local"}}.
   params             (list of "key=value") overrides applied last, as `--param`.
   checkpoint_dir     (str) where training checkpoints live; default below.
+  checkpoint_root    (str) checkpoints live in `<checkpoint_root>/<cross-run fingerprint>`,
+                     so a new run of the same training continues where an earlier run
+                     stopped (set by `bertpipe compile`; `training.fresh_start` turns it off).
 
 What comes from the pipeline instead of the config: the input files (the Examples
 artifact's splits: `fn_args.train_files`/`eval_files`), `seq_length`,
@@ -68,7 +71,14 @@ EXPERIMENT_KEY = "experiment"
 EXPERIMENT_CONFIG_KEY = "experiment_config"
 PARAMS_KEY = "params"
 CHECKPOINT_DIR_KEY = "checkpoint_dir"
-CUSTOM_CONFIG_KEYS = (EXPERIMENT_KEY, EXPERIMENT_CONFIG_KEY, PARAMS_KEY, CHECKPOINT_DIR_KEY)
+CHECKPOINT_ROOT_KEY = "checkpoint_root"
+CUSTOM_CONFIG_KEYS = (
+    EXPERIMENT_KEY,
+    EXPERIMENT_CONFIG_KEY,
+    PARAMS_KEY,
+    CHECKPOINT_DIR_KEY,
+    CHECKPOINT_ROOT_KEY,
+)
 # Keys of tfx.extensions.google_cloud_ai_platform (job spec, region, ...): not ours.
 _EXTENSION_PREFIX = "ai_platform_"
 # The Trainer's output key of the TensorBoard directory (TFX's MODEL_RUN_KEY).
@@ -85,6 +95,7 @@ class RunConfig:
     experiment_config: Mapping[str, Any]
     params: tuple[str, ...]
     checkpoint_dir: str | None
+    checkpoint_root: str | None = None
 
 
 def parse_custom_config(custom_config: Mapping[str, Any] | None) -> RunConfig:
@@ -119,10 +130,16 @@ def parse_custom_config(custom_config: Mapping[str, Any] | None) -> RunConfig:
     params = custom.get(PARAMS_KEY) or []
     if isinstance(params, str) or not all(isinstance(p, str) for p in params):
         raise BertpipeError(f"custom_config {PARAMS_KEY} must be a list of 'key=value' strings.")
-    checkpoint_dir = custom.get(CHECKPOINT_DIR_KEY) or None
-    if checkpoint_dir is not None and not isinstance(checkpoint_dir, str):
-        raise BertpipeError(f"custom_config {CHECKPOINT_DIR_KEY} must be a path string.")
-    return RunConfig(name, dict(overrides), tuple(params), checkpoint_dir)
+    locations = {k: custom.get(k) or None for k in (CHECKPOINT_DIR_KEY, CHECKPOINT_ROOT_KEY)}
+    for key, value in locations.items():
+        if value is not None and not isinstance(value, str):
+            raise BertpipeError(f"custom_config {key} must be a path string.")
+    if all(locations.values()):
+        raise BertpipeError(
+            f"custom_config sets both {CHECKPOINT_DIR_KEY} and {CHECKPOINT_ROOT_KEY}; set one "
+            "(checkpoint_dir: exactly this directory; checkpoint_root: one per fingerprint)."
+        )
+    return RunConfig(name, dict(overrides), tuple(params), *locations.values())
 
 
 def resolve_experiment(
@@ -198,6 +215,40 @@ def default_checkpoint_dir(model_run_dir: str, experiment: ExperimentConfig) -> 
     return posixpath.join(model_run_dir, "checkpoints")
 
 
+def cross_run_fingerprint(
+    experiment: ExperimentConfig, metadata: examples_metadata.ExamplesMetadata
+) -> str:
+    """A hash of what is trained, wherever the Examples artifact lives.
+
+    A new Kubeflow/Vertex run writes its examples under a new run directory, so the
+    experiment's input paths differ between runs of the same job; this fingerprint
+    replaces them by each example file's path inside the artifact and size, plus the
+    vocabulary's contents. Same data, settings and steps -> same fingerprint.
+    """
+    import tensorflow as tf
+
+    task = experiment.task
+    files = []
+    for pattern in (*task.train_data.input_path, *task.validation_data.input_path):
+        for path in sorted(tf.io.gfile.glob(pattern)):
+            relative = posixpath.relpath(path, metadata.root)
+            files.append((relative, tf.io.gfile.stat(path).length))
+    with tf.io.gfile.GFile(metadata.vocab_path, "rb") as f:
+        vocab = hashlib.sha256(f.read()).hexdigest()
+    located = examples_metadata.with_input_paths(experiment, (), ())
+    content = json.dumps([configs.to_json(located), files, vocab])
+    return hashlib.sha256(content.encode()).hexdigest()[:16]
+
+
+def checkpoint_dir_for(run: RunConfig, fn_args, experiment, metadata) -> str:
+    """`checkpoint_dir`, else `<checkpoint_root>/<cross-run fingerprint>`, else the default."""
+    if run.checkpoint_dir:
+        return run.checkpoint_dir
+    if run.checkpoint_root:
+        return posixpath.join(run.checkpoint_root, cross_run_fingerprint(experiment, metadata))
+    return default_checkpoint_dir(fn_args.model_run_dir, experiment)
+
+
 def run_fn(fn_args) -> None:
     """Trains and exports the experiment of `fn_args.custom_config` (module docstring)."""
     from components.tokenization import Normalization
@@ -206,7 +257,7 @@ def run_fn(fn_args) -> None:
     _show_progress()
     run = parse_custom_config(fn_args.custom_config)
     experiment, metadata = resolve_experiment(run, fn_args)
-    checkpoint_dir = run.checkpoint_dir or default_checkpoint_dir(fn_args.model_run_dir, experiment)
+    checkpoint_dir = checkpoint_dir_for(run, fn_args, experiment, metadata)
     _log.info("experiment %s; checkpoints in %s", run.experiment, checkpoint_dir)
     strategy = distribute.build_strategy(experiment.runtime)
     chief = distribute.is_chief(strategy)

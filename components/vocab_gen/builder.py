@@ -131,7 +131,7 @@ def learn_vocabulary(
       BertpipeError: no file matches, the corpus holds no words, or `vocab_size` cannot
         hold the corpus's alphabet.
     """
-    work_dir = work_dir or _default_work_dir(output_dir)
+    work_dir = work_dir or default_work_dir(output_dir)
     seconds = {}
     try:
         start = time.perf_counter()
@@ -201,7 +201,7 @@ def import_vocabulary(
     seconds = {}
     if corpus:
         start = time.perf_counter()
-        work_dir = work_dir or _default_work_dir(output_dir)
+        work_dir = work_dir or default_work_dir(output_dir)
         stats.update(_measure_corpus(corpus, tokens, config, make_pipeline, work_dir))
         seconds["coverage"] = time.perf_counter() - start
     write_vocabulary(output_dir, tokens, stats)
@@ -335,7 +335,8 @@ def _coverage(token_stats: dict[str, int] | None) -> dict[str, Any]:
     }
 
 
-def _default_work_dir(output_dir: str) -> str:
+def default_work_dir(output_dir: str) -> str:
+    """Scratch space beside the output: `<output_dir>/.vocab_gen_work`, removed afterwards."""
     return os.path.join(output_dir, ".vocab_gen_work")
 
 

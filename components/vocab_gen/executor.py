@@ -37,9 +37,13 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         corpus = exec_properties.get(CORPUS_PATTERN_KEY) or None
         vocab_uri = exec_properties.get(VOCAB_URI_KEY) or None
         output = artifact_utils.get_single_instance(output_dict[VOCABULARY_KEY])
+        # Beam's scratch files (word counts, statistics) are read back by this process, so
+        # they must live where remote workers and this process both reach: beside the
+        # output, under the pipeline root. TFX's `_get_tmp_dir()` is on the pod's own disk
+        # under Kubeflow/Vertex (next to `/tmp/kfp_outputs/output_metadata.json`).
         run = {
             "make_pipeline": self._make_beam_pipeline,
-            "work_dir": os.path.join(self._get_tmp_dir(), "vocab_gen"),
+            "work_dir": builder.default_work_dir(output.uri),
         }
         if vocab_uri:
             result = builder.import_vocabulary(vocab_uri, output.uri, config, corpus=corpus, **run)

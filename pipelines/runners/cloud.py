@@ -28,7 +28,7 @@ from components.vocabulary import BERT_BASE_UNCASED
 from pipelines import deployment as deployment_lib
 from pipelines.config import SAMPLE_PREFIX, PipelineConfig
 from pipelines.pipeline import TrainerSpec, create_pipeline, trainer_custom_config
-from pipelines.runners import kubeflow, vertex
+from pipelines.runners import kubeflow, resume, vertex
 
 TARGETS = deployment_lib.TARGETS
 SUFFIXES = {"kubeflow": (".yaml", ".yml"), "vertex": (".json",)}
@@ -98,6 +98,8 @@ def build_pipeline(config: PipelineConfig, target: str):
     """Builds `config`'s pipeline for `target` (checked by `check_config`)."""
     deployment = config.deployment
     run_fn_config = trainer_custom_config(config, deployment.trainer_runtime_overrides())
+    # Cross-run resume: checkpoints keyed by pipeline root + fingerprint (resume.py).
+    run_fn_config.update(resume.cross_run_checkpoints(config.pipeline_root, config.training))
     if target == "vertex" and deployment.tpu is not None:
         trainer = vertex.trainer_spec(deployment, run_fn_config)
     else:

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 
 from components.errors import BertpipeError
 from pipelines.deployment import DeploymentConfig, ResourcesConfig
+from pipelines.runners.entrypoint import use_bertpipe_entrypoint
 from pipelines.secrets import find_secrets
 
 
@@ -146,6 +147,7 @@ def compile_job(pipeline, images: Mapping[str, str], specs: Mapping[str, object]
     )
     with platform_configs(pipeline, specs):
         job = runner.run(pipeline, write_out=False)
+    use_bertpipe_entrypoint(job["pipelineSpec"])  # defects 1 and 6: pipelines/runners/entrypoint.py
     executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
     for cid in specs:
         if EXECUTOR_LABEL.format(cid) not in executors:

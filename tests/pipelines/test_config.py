@@ -82,6 +82,10 @@ def test_overrides_replace_nested_values(tmp_path):
         ({"corpus": None}, r"missing required key 'corpus'|'corpus' in .* must be a list"),
         ({"training": {"train_steps": -5}}, r"train_steps must be an integer >= 1; got -5"),
         ({"training": {"experiment": "bert/tiyn"}}, r"experiment 'bert/tiyn' is not registered"),
+        (
+            {"training": {"fresh_start": "yes"}},
+            r"'training.fresh_start' in .* must be true or false",
+        ),
         ({"pipeline_name": "My Pipeline"}, r"pipeline_name must be 1-63 lower-case"),
         ({"corpus": ["sample:moby"]}, r"corpus entry 'sample:moby' names no sample corpus"),
         (

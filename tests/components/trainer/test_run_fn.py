@@ -69,6 +69,33 @@ def test_a_config_that_contradicts_train_args_fails(tmp_path):
         run_fn.resolve_experiment(run_fn.parse_custom_config(custom), fn_args)
 
 
+def test_checkpoint_root_is_keyed_by_content_not_by_where_the_examples_live(tmp_path):
+    import shutil
+
+    first_root = write_examples_dir(str(tmp_path / "run-1" / "examples"))
+    second_root = str(tmp_path / "run-2" / "examples")
+    shutil.copytree(first_root, second_root)
+    custom = {"experiment": "bert/tiny", "params": PARAMS, "checkpoint_root": "gs://b/ckpt"}
+
+    def checkpoint_dir(root):
+        fn_args = _fn_args(root, custom_config=custom)
+        run = run_fn.parse_custom_config(custom)
+        experiment, metadata_ = run_fn.resolve_experiment(run, fn_args)
+        return run_fn.checkpoint_dir_for(run, fn_args, experiment, metadata_)
+
+    first = checkpoint_dir(first_root)
+    assert first.startswith("gs://b/ckpt/") and checkpoint_dir(second_root) == first
+    with open(os.path.join(second_root, "vocab.txt"), "a") as f:
+        f.write("extra\n")
+    assert checkpoint_dir(second_root) != first
+
+
+def test_checkpoint_dir_and_checkpoint_root_together_are_refused():
+    custom = {"experiment": "bert/tiny", "checkpoint_dir": "gs://b/c", "checkpoint_root": "gs://b"}
+    with pytest.raises(BertpipeError, match="sets both checkpoint_dir and checkpoint_root"):
+        run_fn.parse_custom_config(custom)
+
+
 def test_default_checkpoint_dir_is_stable_across_executions_and_keyed_by_the_experiment(
     tmp_path,
 ):

@@ -178,6 +178,8 @@ def test_trainer_experiment_switches_to_the_tpu_strategy_and_bfloat16(package):
             }
         },
         "params": [],
+        # Cross-run resume (pipelines/runners/resume.py): keyed by root, not run.
+        "checkpoint_root": "gs://my-project-bertpipe/pipeline-root/checkpoints/Trainer",
     }
 
 
