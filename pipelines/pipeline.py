@@ -60,13 +60,19 @@ def create_pipeline(
     if vocabulary.import_uri:
         vocab_gen = VocabGen(
             vocab_uri=vocabulary.import_uri,
-            corpus_pattern=corpus,
+            corpus=corpus,
             config=_import_normalization(config),
+            corpus_format=config.corpus_format,
         )
     else:
-        vocab_gen = VocabGen(corpus_pattern=corpus, config=vocabulary.learn)
+        vocab_gen = VocabGen(
+            corpus=corpus, config=vocabulary.learn, corpus_format=config.corpus_format
+        )
     example_gen = MaskedLMExampleGen(
-        corpus=corpus, vocabulary=vocab_gen.outputs["vocabulary"], config=config.examples
+        corpus=corpus,
+        vocabulary=vocab_gen.outputs["vocabulary"],
+        config=config.examples,
+        corpus_format=config.corpus_format,
     )
     trainer = _trainer(config, target, example_gen.outputs["examples"])
     wiring = _baseline(config, target)

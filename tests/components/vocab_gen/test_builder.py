@@ -64,7 +64,12 @@ def test_learned_stats_equal_a_direct_count_and_tokenization(learned):
     assert stats["mode"] == "learned" and stats["source"].endswith("train.txt")
     assert stats["parameters"]["vocab_size"] == LEARN_CONFIG.vocab_size
     assert stats["vocab_size"] == len(result.tokens)
-    assert (stats["corpus_files"], stats["lines"], stats["skipped_lines"]) == (1, TRAIN_LINES, 0)
+    non_blank = sum(1 for line in train if line.strip())  # Blank lines separate documents.
+    assert (stats["corpus_files"], stats["lines"], stats["skipped_lines"]) == (1, non_blank, 0)
+    starts = [
+        i for i, line in enumerate(train) if line.strip() and not (i and train[i - 1].strip())
+    ]
+    assert stats["reading"]["documents"] == len(starts)
     assert stats["total_words"] == len(words)
     assert stats["distinct_words"] == len(counts)
     assert (stats["total_tokens"], stats["unk_tokens"]) == (len(ids), unk)
@@ -117,7 +122,7 @@ def test_learning_is_deterministic_across_worker_counts_and_file_splits(tmp_path
 
 
 def test_learning_names_a_glob_that_matches_nothing(tmp_path):
-    with pytest.raises(BertpipeError, match=r"corpus pattern '.*nope/\*\.txt' matches no files"):
+    with pytest.raises(BertpipeError, match=r"corpus glob '.*nope/\*\.txt' matches no file"):
         builder.learn_vocabulary(str(tmp_path / "nope/*.txt"), str(tmp_path / "v"), VocabConfig())
 
 
