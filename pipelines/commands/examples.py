@@ -4,7 +4,9 @@ Reads the corpus (BERT layout, paragraphs, JSON lines or Parquet, optionally gzi
 zstd compressed; see --input-format), tokenizes it with the vocabulary, and writes
 OUTPUT/Split-train/ and OUTPUT/Split-eval/ (gzip TFRecords), OUTPUT/vocab.txt,
 OUTPUT/example_gen_config.json and OUTPUT/stats.json: the same layout as the component's
-Examples artifact. Any other option is passed to Apache Beam, e.g. =multi_processing --direct_num_workers=4, or --runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp.
+Examples artifact. Any other option is passed to Apache Beam, e.g.
+--direct_running_mode=multi_processing --direct_num_workers=4, or --runner=DataflowRunner
+--project=P --region=R --temp_location=gs://B/tmp.
 """
 
 from __future__ import annotations
