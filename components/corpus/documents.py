@@ -12,7 +12,7 @@ belongs to exactly one bucket whatever runner, worker count or retry reads it. D
 structure is decided on raw bytes (a line is blank when it holds only ASCII whitespace), so
 a reader that starts mid-file agrees with one that read from the start.
 
-A document's id is a 64-bit hash of its text (of its id field, when the corpus names one):
+A document's id is a 64-bit hash of its sentences (of its id field, when the corpus names one):
 stable under any bundling, worker count, file order or input format, so the same documents
 give the same draws whether they arrive as BERT layout, JSON lines or Parquet. Two
 identical documents share an id (and so their draws).
@@ -113,13 +113,6 @@ def make_document(units: list[bytes], key: bytes | None = None, split: Splitter 
       key: the document's id field, if the corpus has one; else the text is hashed.
       split: splits a decoded line into sentences; None keeps one sentence per line.
     """
-    if key is None:
-        digest = hashlib.blake2b(digest_size=16)
-        for unit in units:
-            digest.update(unit)
-            digest.update(b"\n")
-    else:
-        digest = hashlib.blake2b(b"id\0" + key, digest_size=16)
     sentences, skipped = [], 0
     for unit in units:
         try:
@@ -131,6 +124,14 @@ def make_document(units: list[bytes], key: bytes | None = None, split: Splitter 
             sentences.append(text)
         else:
             sentences.extend(split(text))
+    if key is None:
+        # The sentences, not the raw lines: a paragraph and its split sentences agree.
+        digest = hashlib.blake2b(digest_size=16)
+        for sentence in sentences:
+            digest.update(sentence.encode("utf-8", "surrogatepass"))
+            digest.update(b"\n")
+    else:
+        digest = hashlib.blake2b(b"id\0" + key, digest_size=16)
     raw = digest.digest()
     return Document(
         doc_id=int.from_bytes(raw[:8], "little"),
