@@ -21,6 +21,8 @@ from tests.components.corpus.helpers import FORMATS, whales_documents, write_cor
 ONE_BUCKET = ExampleGenConfig(
     seq_length=32, max_predictions_per_seq=5, dupe_factor=2, eval_fraction=0.2, bucket_mb=1.0
 )
+pytestmark = pytest.mark.slow  # 15 Beam jobs.
+
 VOCAB = VocabConfig(vocab_size=300, min_token_count=1, max_input_words=10_000)
 
 
