@@ -20,9 +20,9 @@ def add_corpus_arguments(parser, corpus_help: str, required: bool = False) -> No
     parser.add_argument(
         "--input-format",
         default="auto",
-        choices=["auto", "bert", "paragraphs", "jsonl", "parquet"],
-        help="how to read the corpus (default auto: .jsonl/.json -> jsonl, .parquet -> "
-        "parquet, else bert: one sentence per line); .gz/.bz2/.zst are read through",
+        metavar="FORMAT",
+        help="auto, bert, paragraphs, jsonl or parquet (default auto: .jsonl/.json -> jsonl, "
+        ".parquet -> parquet, else bert: one sentence per line); .gz/.bz2/.zst are read through",
     )
     parser.add_argument(
         "--text-field",

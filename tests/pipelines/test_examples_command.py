@@ -89,3 +89,6 @@ def test_examples_command_reads_jsonl_with_a_text_field_and_reports_bad_records(
     assert stats["reading"]["records"] == len(docs) + 2
     assert stats["total"]["documents"] == len(docs)
     assert cli.main([*argv[:-2], "--vocab", "v", "--output", "o", "--input-format", "csv"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["bertpipe: error: input_format must be one of auto, bert, paragraphs, jsonl, "
+                   "parquet; got 'csv'."]  # fmt: skip
