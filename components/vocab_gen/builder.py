@@ -320,19 +320,21 @@ def _read_counts(path: str) -> list[tuple[str, int]]:
 def _read_corpus_stats(path: str, read: transforms.ReadCorpus) -> dict[str, Any]:
     raw = _read_json(path)
     reading = raw["reading"]
+    # The reader skips lines that are not UTF-8 inside documents; they count as lines read.
     skipped = raw["skipped_lines"] + reading["skipped_lines"]
+    lines = raw["lines"] + reading["skipped_lines"]
     if raw["words"] == 0:
         bad = {k: v for k, v in reading.items() if v and k not in ("records", "documents")}
         raise BertpipeError(
             f"corpus {read.corpus.describe()!r} holds no words ({len(read.files)} files, "
-            f"{raw['lines']} lines, {skipped} lines not UTF-8, bad records {bad}); give "
+            f"{lines} lines, {skipped} not UTF-8, bad records {bad}); give "
             "UTF-8 text, and check input_format and text_field."
         )
     return {
         "corpus_files": len(read.files),
         "input_format": read.corpus.format.input_format,
         "reading": reading,
-        "lines": raw["lines"],
+        "lines": lines,
         "skipped_lines": skipped,
         "total_words": raw["words"],
         "distinct_words": raw["distinct_words"],
