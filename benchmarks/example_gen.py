@@ -8,8 +8,9 @@ both sides (seq_length 128, max_predictions 20, gzip output), it measures:
 - `bertpipe examples` with 1 DirectRunner worker and with 2 `multi_processing` workers;
 - Model Garden 2.16 `create_pretraining_data` (installed into .cache/model-garden when
   absent; skipped with a message when it cannot be installed);
-- the same two bertpipe runs on the corpus repeated `--scale` times (distinct document ids:
-  the copies sit at different byte offsets): peak RSS against corpus size, and the 2-worker
+- the same two bertpipe runs on the corpus repeated `--scale` times (a copy of a document
+  has its id, so its draws repeat; the work is the same): peak RSS against corpus size, and
+  the 2-worker
   speed-up where worker start-up (each worker process imports TensorFlow) weighs less.
 
 Wall time and peak RSS cover each whole command (start-up included); RSS sums the process
@@ -36,7 +37,7 @@ import psutil
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from components.example_gen import documents  # noqa: E402
+from components.corpus import documents  # noqa: E402
 from components.example_gen.generator import wordpiece_tokenize_fn  # noqa: E402
 from components.vocabulary import load_vocab, resolve_vocab_path  # noqa: E402
 from pipelines import corpora  # noqa: E402

@@ -8,8 +8,10 @@ uses (`ExampleGenConfig`, `VocabConfig`, `Thresholds`, `DeploymentConfig`), so t
 definition of every setting. Loading is strict (components/configs.py): an unknown key, a
 wrong type or a missing value fails before any component runs, naming the key and the file.
 
-Corpus entries are file globs (local or gs://) or `sample:<name>` for the public-domain
-corpora of `pipelines/corpora.py`, fetched and verified at run time.
+Corpus entries are file globs or directories (local or gs://) or `sample:<name>` for the
+public-domain corpora of `pipelines/corpora.py`, fetched and verified at run time;
+`corpus_format` says how they are read (BERT layout, paragraphs, JSON lines, Parquet, by
+extension by default; docs/guide/corpora.md).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from components import configs
+from components.corpus import CorpusFormat
 from components.errors import BertpipeError
 from components.evaluator.blessing import Thresholds
 from components.example_gen.config import ExampleGenConfig
@@ -126,7 +129,9 @@ class PipelineConfig:
     Attributes:
       pipeline_name: lower-case letters, digits and dashes (a KFP/Vertex-safe name).
       pipeline_root: where artifacts (and, for local runs, ML Metadata) go.
-      corpus: file globs and/or `sample:<name>` entries.
+      corpus: file globs, directories and/or `sample:<name>` entries.
+      corpus_format: how the corpus files are read (input_format, text_field, id_field,
+        split_sentences).
       vocabulary: learn or import.
       examples: masked-LM example generation.
       training: the experiment and its steps.
@@ -140,6 +145,7 @@ class PipelineConfig:
     pipeline_name: str
     pipeline_root: str
     corpus: tuple[str, ...]
+    corpus_format: CorpusFormat = dataclasses.field(default_factory=CorpusFormat)
     vocabulary: VocabularySection = dataclasses.field(default_factory=VocabularySection)
     examples: ExampleGenConfig = dataclasses.field(default_factory=ExampleGenConfig)
     training: TrainingSection = dataclasses.field(default_factory=TrainingSection)

@@ -99,7 +99,10 @@ def create_pipeline(
     corpus = list(config.corpus)
     vocab_gen = _vocab_gen(config, corpus)
     example_gen = MaskedLMExampleGen(
-        corpus=corpus, vocabulary=vocab_gen.outputs["vocabulary"], config=config.examples
+        corpus=corpus,
+        vocabulary=vocab_gen.outputs["vocabulary"],
+        config=config.examples,
+        corpus_format=config.corpus_format,
     )
     train = trainer.component(
         run_fn=RUN_FN,
@@ -135,7 +138,8 @@ def _vocab_gen(config: PipelineConfig, corpus: list[str]) -> VocabGen:
         # For an imported vocabulary only the normalisation matters: the examples'.
         return VocabGen(
             vocab_uri=vocabulary.import_uri,
-            corpus_pattern=corpus,
+            corpus=corpus,
             config=VocabConfig(lower_case=config.examples.lower_case),
+            corpus_format=config.corpus_format,
         )
-    return VocabGen(corpus_pattern=corpus, config=vocabulary.learn)
+    return VocabGen(corpus=corpus, config=vocabulary.learn, corpus_format=config.corpus_format)

@@ -1,7 +1,8 @@
 """The `MaskedLMExampleGen` TFX component: a text corpus -> masked-LM `Examples`.
 
-Inputs: corpus file globs (parameter) and the vocabulary, either as a `Vocabulary` artifact
-channel (`vocabulary`, e.g. from VocabGen) or a path/bundled name (`vocab`), exactly one.
+Inputs: the corpus (parameter `corpus`: globs and format, as VocabGen's) and the vocabulary,
+either as a `Vocabulary` artifact channel (`vocabulary`, e.g. from VocabGen) or a path or
+bundled name (`vocab`), exactly one.
 Output `examples`: a standard `Examples` artifact, split_names ["train", "eval"], in the
 layout of `layout.py` (Split-*/ gzip TFRecords, vocab.txt, example_gen_config.json,
 stats.json).
@@ -16,6 +17,7 @@ from tfx.types import channel, component_spec, standard_artifacts
 
 from components import configs
 from components.artifacts import Vocabulary
+from components.corpus import Corpus, CorpusFormat
 from components.errors import BertpipeError
 from components.example_gen import executor, layout
 from components.example_gen.config import ExampleGenConfig
@@ -25,7 +27,8 @@ class MaskedLMExampleGenSpec(component_spec.ComponentSpec):
     """Parameters, inputs and outputs of MaskedLMExampleGen."""
 
     PARAMETERS = {
-        layout.CORPUS_KEY: component_spec.ExecutionParameter(type=list[str]),
+        # A components.corpus.Corpus as JSON: the same parameter as VocabGen's.
+        layout.CORPUS_KEY: component_spec.ExecutionParameter(type=str),
         layout.VOCAB_KEY: component_spec.ExecutionParameter(type=str, optional=True),
         layout.CONFIG_KEY: component_spec.ExecutionParameter(type=str),
     }
@@ -41,15 +44,17 @@ class MaskedLMExampleGen(base_beam_component.BaseBeamComponent):
     """Turns a text corpus into masked-LM TFRecords, train and eval splits.
 
     Args:
-      corpus: a file glob or a list of globs (local or gs://): one sentence per line, a blank
-        line between documents.
+      corpus: a `Corpus` (globs or directories, local or gs://, and their format), a list
+        of globs, or one comma-separated string of globs.
+      corpus_format: how to read a corpus given as globs (default: by extension).
       vocabulary: a channel of `Vocabulary` artifacts (a directory holding vocab.txt).
       vocab: instead of `vocabulary`: a vocab.txt path, a directory holding one, or
         `bert-base-uncased`.
       config: the generation parameters (validated when constructed).
 
     Raises:
-      BertpipeError: no corpus glob, or not exactly one of `vocabulary` and `vocab`.
+      BertpipeError: no corpus glob, a bad corpus format, or not exactly one of
+        `vocabulary` and `vocab`.
     """
 
     SPEC_CLASS = MaskedLMExampleGenSpec
@@ -57,17 +62,13 @@ class MaskedLMExampleGen(base_beam_component.BaseBeamComponent):
 
     def __init__(
         self,
-        corpus: str | Sequence[str],
+        corpus: Corpus | str | Sequence[str],
         vocabulary: channel.BaseChannel | None = None,
         vocab: str | None = None,
         config: ExampleGenConfig | None = None,
+        corpus_format: CorpusFormat | None = None,
     ):
-        globs = [corpus] if isinstance(corpus, str) else list(corpus)
-        if not globs or not all(isinstance(g, str) and g.strip() for g in globs):
-            raise BertpipeError(
-                f"MaskedLMExampleGen corpus must be a file glob or a non-empty list of globs; "
-                f"got {corpus!r}."
-            )
+        corpus = Corpus.of(corpus, corpus_format)
         if (vocabulary is None) == (vocab is None):
             raise BertpipeError(
                 "MaskedLMExampleGen needs exactly one vocabulary: `vocabulary` (a Vocabulary "
@@ -81,7 +82,7 @@ class MaskedLMExampleGen(base_beam_component.BaseBeamComponent):
                 f"got {type(config).__name__}."
             )
         spec = MaskedLMExampleGenSpec(
-            corpus=globs,
+            corpus=configs.to_json(corpus),
             vocab=vocab,
             config=configs.to_json(config),
             vocabulary=vocabulary,

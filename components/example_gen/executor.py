@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tfx.components.util import examples_utils
@@ -11,6 +10,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact, artifact_utils
 
 from components import configs
+from components.corpus import Corpus
 from components.errors import BertpipeError
 from components.example_gen import layout
 from components.example_gen.config import ExampleGenConfig
@@ -30,7 +30,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         config = configs.from_json(
             ExampleGenConfig, exec_properties[layout.CONFIG_KEY], source="MaskedLMExampleGen config"
         )
-        corpus = _as_list(exec_properties[layout.CORPUS_KEY])
+        corpus = configs.from_json(
+            Corpus, exec_properties[layout.CORPUS_KEY], source="MaskedLMExampleGen corpus"
+        )
         vocab = _vocabulary_ref(input_dict, exec_properties)
         examples = artifact_utils.get_single_instance(output_dict[layout.EXAMPLES_KEY])
         summary = run_example_gen(corpus, vocab, config, examples.uri, self._make_beam_pipeline)
@@ -43,11 +45,6 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 f"{split}_instances", summary.stats[split]["instances"]
             )
         layout.check_outputs(examples.uri)
-
-
-def _as_list(value: Any) -> list[str]:
-    # List parameters reach the executor as JSON text under the IR-based runners.
-    return json.loads(value) if isinstance(value, str) else list(value)
 
 
 def _vocabulary_ref(input_dict: dict[str, list[artifact.Artifact]], exec_properties) -> str:

@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from components import features, vocabulary
+from components.corpus.documents import Document
 from components.example_gen import masking
 from components.example_gen.config import ExampleGenConfig
-from components.example_gen.documents import Document
 from components.example_gen.draws import Draws, draws_for
 from components.example_gen.examples import Assembled
 from components.example_gen.instances import NegativePool, Pair, TokenizedDocument, create_pairs
@@ -88,7 +88,7 @@ class ExampleGenerator:
         self._continuation = np.array([t.startswith("##") for t in tokens])
 
     def split_of(self, document: Document) -> str:
-        """The document's split: a stable hash of its text and offset (not of the seed)."""
+        """The document's split: a stable hash of its text or id (not of the seed)."""
         return EVAL if document.split_key < self.config.eval_fraction else TRAIN
 
     def generate(

@@ -17,11 +17,11 @@ from __future__ import annotations
 import os
 
 from components import configs
+from components.corpus.config import CORPUS_KEY  # noqa: F401 (shared with VocabGen)
 from components.example_gen.config import ExampleGenConfig
 from components.example_gen.stats import SPLITS
 
 # Component keys: parameters, input and output channels.
-CORPUS_KEY = "corpus"
 VOCAB_KEY = "vocab"
 CONFIG_KEY = "config"
 VOCABULARY_KEY = "vocabulary"

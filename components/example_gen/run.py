@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import apache_beam as beam
 
 from components import vocabulary
+from components.corpus import Corpus
 from components.errors import BertpipeError
 from components.example_gen import layout
 from components.example_gen.config import ExampleGenConfig
@@ -39,17 +40,17 @@ class RunSummary:
 
 
 def prepare(
-    corpus: Sequence[str], vocab: str, config: ExampleGenConfig, output_dir: str
+    corpus: Corpus | Sequence[str], vocab: str, config: ExampleGenConfig, output_dir: str
 ) -> tuple[GenerateMaskedLMExamples, str]:
     """Validates the vocabulary and plans the corpus: (the transform, the vocab.txt path)."""
     vocab_path = vocabulary.resolve_vocab_path(vocab)
     tokens = vocabulary.read_vocab_lines(vocab_path)
     vocabulary.validate_vocab(tokens, source=vocab_path)
-    return GenerateMaskedLMExamples(corpus, tokens, config, output_dir), vocab_path
+    return GenerateMaskedLMExamples(Corpus.of(corpus), tokens, config, output_dir), vocab_path
 
 
 def run_example_gen(
-    corpus: Sequence[str],
+    corpus: Corpus | Sequence[str],
     vocab: str,
     config: ExampleGenConfig,
     output_dir: str,
@@ -59,7 +60,7 @@ def run_example_gen(
     """Generates the examples of `corpus` into `output_dir` (the layout in layout.py).
 
     Args:
-      corpus: file globs.
+      corpus: file globs and their format (a list of globs: the format by extension).
       vocab: a vocab.txt path, a directory holding one, or a bundled name.
       config: the generation parameters.
       output_dir: the output directory (local or gs://).
@@ -69,6 +70,7 @@ def run_example_gen(
     Raises:
       BertpipeError: bad vocabulary or corpus, or no example could be made.
     """
+    corpus = Corpus.of(corpus)
     transform, vocab_path = prepare(corpus, vocab, config, output_dir)
     on_planned(transform)
     start = time.monotonic()
@@ -91,10 +93,16 @@ def _read_stats(output_dir: str) -> dict:
         return json.load(f)
 
 
-def _why_no_instances(corpus: Sequence[str], stats: dict) -> str:
-    total = stats["total"]
-    where = f"corpus {list(corpus)}"
+def _why_no_instances(corpus: Corpus, stats: dict) -> str:
+    total, reading = stats["total"], stats["reading"]
+    where = f"corpus {list(corpus.patterns)}"
     if total["documents"] == 0:
+        bad = {k: v for k, v in reading.items() if v and k not in ("records", "documents")}
+        if bad:
+            return (
+                f"{where} holds no readable document ({reading['records']} record(s); "
+                f"skipped: {bad}); check input_format and text_field."
+            )
         return f"{where} holds no document (only blank lines?); nothing to generate."
     if total["sentences"] == 0:
         return (

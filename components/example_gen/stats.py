@@ -15,6 +15,10 @@ Every skip is counted here (and mirrored as Beam counters), so nothing is lost s
 | cross_split_negatives      | negatives taken from a document of the other split         |
 | masked_tokens              | masked positions over all examples                         |
 
+Reading counts (`reading`, `components.corpus.documents.READ_COUNTS`): records read and the
+bad ones skipped (invalid JSON, a missing or non-string text field, undecodable bytes, an
+empty text).
+
 Histograms: `sequence_length` (non-padding tokens per example, index = length) and
 `masked_count` (predictions per example, index = count).
 """
@@ -25,6 +29,8 @@ import dataclasses
 import json
 
 import numpy as np
+
+from components.corpus.documents import empty_counts
 
 TRAIN, EVAL = "train", "eval"
 SPLITS: tuple[str, ...] = (TRAIN, EVAL)
@@ -79,6 +85,7 @@ class ExampleGenStats:
     """Per-split statistics; merged across buckets by the Beam combiner."""
 
     splits: dict[str, SplitStats]
+    reading: dict[str, int] = dataclasses.field(default_factory=empty_counts)
 
     @classmethod
     def empty(cls, seq_length: int, max_predictions: int) -> ExampleGenStats:
@@ -87,6 +94,8 @@ class ExampleGenStats:
     def merge(self, other: ExampleGenStats) -> ExampleGenStats:
         for name, split in other.splits.items():
             self.splits[name].merge(split)
+        for name, value in other.reading.items():
+            self.reading[name] += value
         return self
 
     def total(self, count: str) -> int:
@@ -95,6 +104,7 @@ class ExampleGenStats:
     def to_dict(self, **extra) -> dict:
         """JSON-ready: `extra` (e.g. files read) first, then per-split counts/histograms."""
         out = dict(extra)
+        out["reading"] = dict(self.reading)
         out["total"] = {c: self.total(c) for c in COUNTS}
         for name, split in self.splits.items():
             out[name] = {

@@ -9,7 +9,7 @@ Create(buckets) -> Reshuffle -> CreateExamples (read, tokenize, pairs, mask, ser
 
 Memory is bounded by the bucket size, not the corpus:
 
-- The corpus is cut into byte-range buckets when the pipeline is built (documents.py), so
+- The corpus is cut into buckets when the pipeline is built (components/corpus), so
   the only shuffle is a `Reshuffle` of bucket descriptors (a few hundred bytes each). No
   document or example goes through a GroupByKey: the DirectRunner (FnApiRunner) holds every
   GroupByKey/Reshuffle input in memory between stages, so shuffling documents or examples
@@ -30,16 +30,17 @@ Memory is bounded by the bucket size, not the corpus:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import apache_beam as beam
 from apache_beam.io import filebasedsink
-from apache_beam.io.filesystem import BeamIOError, CompressionTypes
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from components.corpus import Corpus, reader
+from components.corpus.documents import READ_COUNTS, Bucket
 from components.errors import BertpipeError
-from components.example_gen import documents, layout, tfrecord
+from components.example_gen import layout, tfrecord
 from components.example_gen.config import ExampleGenConfig
 from components.example_gen.generator import ExampleGenerator
 from components.example_gen.stats import COUNTS, SPLITS, ExampleGenStats
@@ -51,33 +52,11 @@ SHARD_BYTES = 128 << 20
 _STATS = "stats"
 
 
-def match_corpus(patterns: Sequence[str]) -> list[tuple[str, int]]:
-    """(path, size) of every file the globs match; a glob that matches nothing is an error."""
-    if isinstance(patterns, str) or not patterns:
-        raise BertpipeError(f"corpus must be a non-empty list of file globs; got {patterns!r}.")
-    found: dict[str, int] = {}
-    for pattern in patterns:
-        local = "://" not in pattern
-        try:
-            metadata = FileSystems.match([os.path.expanduser(pattern) if local else pattern])
-            metadata = metadata[0].metadata_list
-        except (BeamIOError, ValueError) as e:  # Unreachable bucket; unknown scheme.
-            raise BertpipeError(f"cannot list corpus glob {pattern!r}: {e}") from None
-        files = [m for m in metadata if not m.path.endswith("/")]
-        if not files:
-            raise BertpipeError(
-                f"corpus glob {pattern!r} matches no file; check the path (local or gs://)."
-            )
-        for m in files:
-            documents.check_plain_text(m.path)
-            found[m.path] = m.size_in_bytes
-    return sorted(found.items())
-
-
 class CreateExamples(beam.PTransform):
     """Buckets -> serialized examples tagged by split, plus one stats object per bucket.
 
     Args:
+      corpus: how to read the corpus files.
       config: the generation parameters.
       tokens: the vocabulary in id order.
 
@@ -87,16 +66,17 @@ class CreateExamples(beam.PTransform):
       'stats' (one ExampleGenStats per bucket).
     """
 
-    def __init__(self, config: ExampleGenConfig, tokens: list[str]):
+    def __init__(self, corpus: Corpus, config: ExampleGenConfig, tokens: list[str]):
         super().__init__()
-        self._fn = _CreateExamplesFn(config, tokens)
+        self._fn = _CreateExamplesFn(corpus, config, tokens)
 
     def expand(self, buckets):
         return buckets | beam.ParDo(self._fn).with_outputs(_STATS, *SPLITS)
 
 
 class _CreateExamplesFn(beam.DoFn):
-    def __init__(self, config: ExampleGenConfig, tokens: list[str]):
+    def __init__(self, corpus: Corpus, config: ExampleGenConfig, tokens: list[str]):
+        self._format = corpus.format
         self._config = config
         self._tokens = tokens
         self._counters = {
@@ -105,24 +85,29 @@ class _CreateExamplesFn(beam.DoFn):
             for name in COUNTS
         }
         self._buckets = beam.metrics.Metrics.counter(COUNTER_NAMESPACE, "buckets")
+        self._read = {
+            name: beam.metrics.Metrics.counter(COUNTER_NAMESPACE, f"read_{name}")
+            for name in READ_COUNTS
+        }
 
     def setup(self):
         self._generator = ExampleGenerator(self._config, self._tokens)
 
-    def process(self, bucket: documents.Bucket):
-        docs = []
-        for segment in bucket.segments:
-            with FileSystems.open(
-                segment.path, compression_type=CompressionTypes.UNCOMPRESSED
-            ) as f:
-                docs.extend(documents.read_documents(f, segment))
+    def process(self, bucket: Bucket):
         c = self._config
         stats = ExampleGenStats.empty(c.seq_length, c.max_predictions_per_seq)
-        for split, records in self._generator.generate(bucket.index, docs, stats):
-            yield beam.pvalue.TaggedOutput(split, records)
+        chunks = reader.read_chunks(bucket, self._format, c.bucket_bytes, stats.reading)
+        for chunk, docs in chunks:
+            # A bucket read in chunks (a compressed file, Parquet row groups) gives each
+            # chunk its own order seed; chunk 0 keeps the bucket's.
+            key = bucket.index + (chunk << 32)
+            for split, records in self._generator.generate(key, docs, stats):
+                yield beam.pvalue.TaggedOutput(split, records)
         for split in SPLITS:
             for name, value in stats.splits[split].counts.items():
                 self._counters[split, name].inc(value)
+        for name, value in stats.reading.items():
+            self._read[name].inc(value)
         self._buckets.inc()
         yield beam.pvalue.TaggedOutput(_STATS, stats)
 
@@ -213,34 +198,46 @@ def _write_text(stats: ExampleGenStats, path: str, extra: dict) -> str:
 
 
 class GenerateMaskedLMExamples(beam.PTransform):
-    """The whole job: corpus globs -> `output_dir` with Split-train/, Split-eval/, stats.json.
+    """The whole job: a corpus -> `output_dir` with Split-train/, Split-eval/, stats.json.
 
-    Validates and plans when constructed: a glob that matches nothing, a compressed file or
-    an empty corpus is a BertpipeError before any pipeline runs.
+    Validates and plans when constructed: a glob that matches nothing, a file that is not
+    what its extension says or an empty corpus is a BertpipeError before any pipeline runs.
 
     Args:
-      corpus: file globs (local or any Beam filesystem, e.g. gs://).
+      corpus: file globs (local or any Beam filesystem, e.g. gs://) and their format; a
+        list of globs is read by extension.
       tokens: the vocabulary in id order (validated).
       config: the generation parameters.
       output_dir: where the splits and stats.json go.
     """
 
     def __init__(
-        self, corpus: Sequence[str], tokens: list[str], config: ExampleGenConfig, output_dir: str
+        self,
+        corpus: Corpus | Sequence[str],
+        tokens: list[str],
+        config: ExampleGenConfig,
+        output_dir: str,
     ):
         super().__init__()
-        self.files = match_corpus(corpus)
-        total = sum(size for _, size in self.files)
+        corpus = Corpus.of(corpus)
+        files = reader.match_files(corpus)
+        self.files = [(f.path, f.size) for f in files]
+        total = sum(f.size for f in files)
         if total == 0:
             raise BertpipeError(
-                f"corpus {list(corpus)} has no text: all {len(self.files)} matched files are empty."
+                f"corpus {list(corpus.patterns)} has no text: all {len(files)} matched files "
+                "are empty; give files with text."
             )
-        self.buckets = documents.plan_buckets(self.files, config.bucket_bytes)
-        self._tokens, self._config, self._output_dir = tokens, config, output_dir
+        self.buckets = reader.plan_corpus(corpus, files, config.bucket_bytes)
+        self._corpus, self._tokens, self._config = corpus, tokens, config
+        self._output_dir = output_dir
         self.summary = {
-            "corpus": list(corpus),
-            "files": len(self.files),
-            "empty_files": sum(size == 0 for _, size in self.files),
+            "corpus": list(corpus.patterns),
+            "input_format": corpus.format.input_format,
+            "formats": sorted({f.format for f in files}),
+            "files": len(files),
+            "empty_files": sum(f.size == 0 for f in files),
+            "compressed_files": sum(f.compression is not None for f in files),
             "corpus_bytes": total,
             "buckets": len(self.buckets),
         }
@@ -251,7 +248,7 @@ class GenerateMaskedLMExamples(beam.PTransform):
             pbegin
             | "CreateBuckets" >> beam.Create(self.buckets, reshuffle=False)
             | "DistributeBuckets" >> beam.Reshuffle()
-            | "CreateExamples" >> CreateExamples(c, self._tokens)
+            | "CreateExamples" >> CreateExamples(self._corpus, c, self._tokens)
         )
         written = {
             split: outputs[split]

@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from components import configs, vocabulary
 from components.artifacts import VOCABULARY_FILENAME, VOCABULARY_STATS_FILENAME
+from components.corpus import Corpus
 from components.errors import BertpipeError
 from components.vocab_gen import learner, transforms
 from components.vocab_gen.config import VocabConfig
@@ -52,14 +53,14 @@ class VocabResult:
 class CorpusCounts:
     """The counting pipeline's results: the learner's input and the corpus statistics."""
 
-    stats: dict[str, Any]  # corpus_files, lines, skipped_lines, total_words, distinct_words
+    stats: dict[str, Any]  # corpus_files, reading, lines, skipped_lines, words (_CORPUS_KEYS)
     top_words: list[tuple[str, int]]  # The max_input_words most frequent words.
     char_counts: dict[str, int]  # Every character, weighted by word counts.
     counts_pattern: str  # Sharded TSV files of every (word, count), in the work directory.
 
 
 def count_corpus(
-    corpus: str | Sequence[str],
+    corpus: Corpus | str | Sequence[str],
     config: VocabConfig,
     make_pipeline: MakePipeline,
     work_dir: str,
@@ -72,17 +73,16 @@ def count_corpus(
     read = transforms.ReadCorpus(corpus)
     paths = _WorkFiles.under(work_dir)
     with make_pipeline() as p:
-        counted = (
-            p | "ReadCorpus" >> read | "CountWords" >> transforms.CountWords(config.normalization())
-        )
+        text = p | "ReadCorpus" >> read
+        counted = text["lines"] | "CountWords" >> transforms.CountWords(config.normalization())
         counts = counted["counts"]
         _write_lines(counts, paths.counts, "Counts", sharded=True)
         top = counts | "SelectTopWords" >> transforms.SelectTopWords(config.max_input_words)
         _write_lines(top, paths.top_words, "TopWords")
         _write_lines(counts | "CountChars" >> transforms.CountChars(), paths.chars, "Chars")
-        _write_corpus_stats(counted, paths.corpus_stats)
+        _write_corpus_stats(counted, text["counts"], paths.corpus_stats)
     return CorpusCounts(
-        stats=_read_corpus_stats(paths.corpus_stats, read.files, corpus),
+        stats=_read_corpus_stats(paths.corpus_stats, read),
         top_words=_read_counts(paths.top_words),
         char_counts=dict(_read_counts(paths.chars)),
         counts_pattern=paths.counts + "*",
@@ -110,7 +110,7 @@ def measure_counts(
 
 
 def learn_vocabulary(
-    corpus: str | Sequence[str],
+    corpus: Corpus | str | Sequence[str],
     output_dir: str,
     config: VocabConfig,
     *,
@@ -120,7 +120,7 @@ def learn_vocabulary(
     """Learns a WordPiece vocabulary from the corpus files into `output_dir`.
 
     Args:
-      corpus: file patterns (a comma-separated string or a list).
+      corpus: a Corpus, or file patterns (a comma-separated string or a list).
       output_dir: where vocab.txt and vocab_stats.json go (created if missing).
       config: the learning parameters.
       make_pipeline: returns a new Beam pipeline (runner and options chosen by the caller).
@@ -151,7 +151,7 @@ def learn_vocabulary(
 
     stats = {
         "mode": MODE_LEARNED,
-        "source": ",".join(transforms.split_patterns(corpus)),
+        "source": Corpus.of(corpus).describe(),
         "vocab_size": len(tokens),
         "parameters": configs.to_dict(config),
         "alphabet_size": len(learned.alphabet),
@@ -170,7 +170,7 @@ def import_vocabulary(
     output_dir: str,
     config: VocabConfig,
     *,
-    corpus: str | Sequence[str] | None = None,
+    corpus: Corpus | str | Sequence[str] | None = None,
     make_pipeline: MakePipeline = beam.Pipeline,
     work_dir: str | None = None,
 ) -> VocabResult:
@@ -180,7 +180,7 @@ def import_vocabulary(
       vocab_uri: a vocab.txt path, a directory holding one, or `bert-base-uncased`.
       output_dir: where vocab.txt and vocab_stats.json go.
       config: only its normalisation is used (how the corpus is tokenized).
-      corpus: optional file patterns to measure coverage on.
+      corpus: optional Corpus or file patterns to measure coverage on.
       make_pipeline: returns a new Beam pipeline.
       work_dir: as for `learn_vocabulary`.
 
@@ -215,14 +215,15 @@ def _measure_corpus(corpus, tokens, config, make_pipeline, work_dir) -> dict[str
     paths = _WorkFiles.under(work_dir)
     try:
         with make_pipeline() as p:
-            counted = p | "ReadCorpus" >> read | "CountWords" >> transforms.CountWords(norm)
-            _write_corpus_stats(counted, paths.corpus_stats)
+            text = p | "ReadCorpus" >> read
+            counted = text["lines"] | "CountWords" >> transforms.CountWords(norm)
+            _write_corpus_stats(counted, text["counts"], paths.corpus_stats)
             coverage = counted["counts"] | "MeasureCoverage" >> transforms.MeasureCoverage(
                 tokens, norm
             )
             _write_json(coverage, paths.token_stats, "TokenStats")
         return {
-            **_read_corpus_stats(paths.corpus_stats, read.files, corpus),
+            **_read_corpus_stats(paths.corpus_stats, read),
             **_coverage(_read_json(paths.token_stats)),
         }
     finally:
@@ -242,7 +243,15 @@ def write_vocabulary(output_dir: str, tokens: Sequence[str], stats: dict[str, An
         raise RuntimeError(f"{vocab_path} does not read back as the tokens written")
 
 
-_CORPUS_KEYS = ("corpus_files", "lines", "skipped_lines", "total_words", "distinct_words")
+_CORPUS_KEYS = (
+    "corpus_files",
+    "input_format",
+    "reading",
+    "lines",
+    "skipped_lines",
+    "total_words",
+    "distinct_words",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -283,11 +292,12 @@ def _write_json(pcoll, path: str, label: str) -> None:
     )
 
 
-def _write_corpus_stats(counted, path: str) -> None:
+def _write_corpus_stats(counted, read_counts, path: str) -> None:
     distinct = counted["counts"] | "CountDistinct" >> beam.combiners.Count.Globally()
     stats = counted["stats"] | "AddDistinct" >> beam.Map(
-        lambda s, n: {**s._asdict(), "distinct_words": n},
+        lambda s, n, r: {**s._asdict(), "distinct_words": n, "reading": r},
         n=beam.pvalue.AsSingleton(distinct),
+        r=beam.pvalue.AsSingleton(read_counts),
     )
     (
         stats
@@ -307,18 +317,25 @@ def _read_counts(path: str) -> list[tuple[str, int]]:
     return [transforms.parse_count(line) for line in lines if line]
 
 
-def _read_corpus_stats(path: str, files: Sequence[str], corpus) -> dict[str, Any]:
+def _read_corpus_stats(path: str, read: transforms.ReadCorpus) -> dict[str, Any]:
     raw = _read_json(path)
+    reading = raw["reading"]
+    # The reader skips lines that are not UTF-8 inside documents; they count as lines read.
+    skipped = raw["skipped_lines"] + reading["skipped_lines"]
+    lines = raw["lines"] + reading["skipped_lines"]
     if raw["words"] == 0:
+        bad = {k: v for k, v in reading.items() if v and k not in ("records", "documents")}
         raise BertpipeError(
-            f"corpus {','.join(transforms.split_patterns(corpus))!r} holds no words "
-            f"({len(files)} files, {raw['lines']} lines, {raw['skipped_lines']} of them not "
-            "UTF-8); give UTF-8 text files, one sentence per line."
+            f"corpus {read.corpus.describe()!r} holds no words ({len(read.files)} files, "
+            f"{lines} lines, {skipped} not UTF-8, bad records {bad}); give "
+            "UTF-8 text, and check input_format and text_field."
         )
     return {
-        "corpus_files": len(files),
-        "lines": raw["lines"],
-        "skipped_lines": raw["skipped_lines"],
+        "corpus_files": len(read.files),
+        "input_format": read.corpus.format.input_format,
+        "reading": reading,
+        "lines": lines,
+        "skipped_lines": skipped,
         "total_words": raw["words"],
         "distinct_words": raw["distinct_words"],
     }

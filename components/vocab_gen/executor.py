@@ -11,11 +11,12 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
 
 from components import artifacts, configs
+from components.corpus import Corpus
 from components.vocab_gen import builder
 from components.vocab_gen.config import VocabConfig
 from components.vocab_gen.spec import (
     CONFIG_KEY,
-    CORPUS_PATTERN_KEY,
+    CORPUS_KEY,
     VOCAB_URI_KEY,
     VOCABULARY_KEY,
 )
@@ -34,7 +35,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         config = configs.from_json(
             VocabConfig, exec_properties[CONFIG_KEY], source="VocabGen exec property 'config'"
         )
-        corpus = exec_properties.get(CORPUS_PATTERN_KEY) or None
+        corpus = exec_properties.get(CORPUS_KEY) or None
+        if corpus is not None:
+            corpus = configs.from_json(Corpus, corpus, source="VocabGen exec property 'corpus'")
         vocab_uri = exec_properties.get(VOCAB_URI_KEY) or None
         output = artifact_utils.get_single_instance(output_dict[VOCABULARY_KEY])
         # Beam's scratch files (word counts, statistics) are read back by this process, so

@@ -4,9 +4,10 @@ from tfx.types import component_spec
 from tfx.types.system_executions import Process
 
 from components.artifacts import Vocabulary
+from components.corpus.config import CORPUS_KEY
 
 # Exec properties.
-CORPUS_PATTERN_KEY = "corpus_pattern"  # Comma-separated file patterns.
+# CORPUS_KEY: a components.corpus.Corpus as JSON, the same parameter as MaskedLMExampleGen's.
 CONFIG_KEY = "config"  # VocabConfig as JSON.
 VOCAB_URI_KEY = "vocab_uri"  # Import mode: a vocab.txt, a directory, or bert-base-uncased.
 # Output.
@@ -17,7 +18,7 @@ class VocabGenSpec(component_spec.ComponentSpec):
     """VocabGen: corpus files (or a vocabulary to import) -> a Vocabulary artifact."""
 
     PARAMETERS = {
-        CORPUS_PATTERN_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+        CORPUS_KEY: component_spec.ExecutionParameter(type=str, optional=True),
         CONFIG_KEY: component_spec.ExecutionParameter(type=str),
         VOCAB_URI_KEY: component_spec.ExecutionParameter(type=str, optional=True),
     }

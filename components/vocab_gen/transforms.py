@@ -24,7 +24,8 @@ import numpy as np
 import tensorflow as tf
 
 from components import tokenization, vocabulary
-from components.errors import BertpipeError
+from components.corpus import Corpus
+from components.corpus import beam as corpus_beam
 
 _NAMESPACE = "vocab_gen"
 # Lines per TensorFlow call: large enough to amortise the op dispatch, small enough that a
@@ -47,43 +48,14 @@ class TokenStats(NamedTuple):
     unk_tokens: int = 0
 
 
-def split_patterns(patterns: str | Sequence[str]) -> list[str]:
-    """'a/*.txt,b.txt' or ['a/*.txt', 'b.txt'] -> the list of non-empty patterns."""
-    if isinstance(patterns, str):
-        patterns = patterns.split(",")
-    return [p.strip() for p in patterns if p and p.strip()]
-
-
-def expand_patterns(patterns: str | Sequence[str]) -> list[str]:
-    """The sorted, de-duplicated files the corpus patterns match.
-
-    Raises:
-      BertpipeError: no pattern given, or a pattern that matches no file.
-    """
-    names = split_patterns(patterns)
-    if not names:
-        raise BertpipeError(
-            "no corpus given: pass file patterns such as data/*.txt (comma-separated)."
-        )
-    files = set()
-    for pattern in names:
-        matched = [f for f in tf.io.gfile.glob(pattern) if not tf.io.gfile.isdir(f)]
-        if not matched:
-            raise BertpipeError(
-                f"corpus pattern {pattern!r} matches no files; check the path (globs such "
-                "as data/*.txt work, several patterns are separated by commas)."
-            )
-        files.update(matched)
-    return sorted(files)
-
-
 def count_words(
-    lines: Sequence[bytes], norm: tokenization.Normalization
+    lines: Sequence[bytes | str], norm: tokenization.Normalization
 ) -> tuple[collections.Counter, LineStats]:
     """Counts the normalised words of a batch of lines.
 
     Args:
-      lines: raw lines (bytes). Lines that are not UTF-8 are skipped and counted.
+      lines: lines of text (str, as the corpus reader gives them, or raw bytes: those that
+        are not UTF-8 are skipped and counted).
       norm: the normalisation (the same the tokenizer uses).
 
     Returns:
@@ -91,10 +63,11 @@ def count_words(
     """
     texts = []
     for line in lines:
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
+        if isinstance(line, bytes):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
         texts.append(line)
     skipped = len(lines) - len(texts)
     if not texts:
@@ -171,18 +144,24 @@ class _CountWordsFn(beam.DoFn):
 
 
 class ReadCorpus(beam.PTransform):
-    """Reads the lines (bytes) of corpus files; patterns are checked at construction."""
+    """A corpus -> {'lines': its non-blank lines (str), 'counts': the summed read counts}.
 
-    def __init__(self, patterns: str | Sequence[str]):
+    The corpus reader's Beam source (components.corpus.beam): the globs are listed and the
+    files checked when this transform is constructed.
+    """
+
+    def __init__(self, corpus: Corpus | str | Sequence[str]):
         super().__init__()
-        self.files = expand_patterns(patterns)
+        self.corpus = Corpus.of(corpus)
+        self._read = corpus_beam.ReadCorpusLines(self.corpus)
+        self.files = [f.path for f in self._read.files]
 
     def expand(self, pbegin):
-        return (
-            pbegin
-            | "Files" >> beam.Create(self.files)
-            | "Read" >> beam.io.ReadAllFromText(coder=beam.coders.BytesCoder())
+        read = pbegin | "ReadLines" >> self._read
+        counts = read[corpus_beam.COUNTS] | "SumReadCounts" >> beam.CombineGlobally(
+            corpus_beam.SumCountsFn()
         )
+        return {"lines": read.lines, "counts": counts}
 
 
 class CountWords(beam.PTransform):

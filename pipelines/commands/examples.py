@@ -1,9 +1,10 @@
 """Generate masked-LM examples from a text corpus (the MaskedLMExampleGen job, standalone).
 
-Reads the corpus (one sentence per line, a blank line between documents), tokenizes it with
-the vocabulary, and writes OUTPUT/Split-train/ and OUTPUT/Split-eval/ (gzip TFRecords),
-OUTPUT/vocab.txt, OUTPUT/example_gen_config.json and OUTPUT/stats.json: the same layout as
-the component's Examples artifact. Any other option is passed to Apache Beam, e.g.
+Reads the corpus (BERT layout, paragraphs, JSON lines or Parquet, optionally gzip, bzip2 or
+zstd compressed; see --input-format), tokenizes it with the vocabulary, and writes
+OUTPUT/Split-train/ and OUTPUT/Split-eval/ (gzip TFRecords), OUTPUT/vocab.txt,
+OUTPUT/example_gen_config.json and OUTPUT/stats.json: the same layout as the component's
+Examples artifact. Any other option is passed to Apache Beam, e.g.
 --direct_running_mode=multi_processing --direct_num_workers=4, or --runner=DataflowRunner
 --project=P --region=R --temp_location=gs://B/tmp.
 """
@@ -15,6 +16,8 @@ import contextlib
 import os
 import threading
 import time
+
+from pipelines.commands import add_corpus_arguments, corpus_from_args
 
 NAME = "examples"
 HELP = "generate masked-LM TFRecords (train/eval) from a text corpus"
@@ -38,13 +41,14 @@ _SWITCHES = {
     "--gzip": ("gzip", "gzip the TFRecords"),
 }
 _PROGRESS_SECONDS = 10.0
+_GOOD = ("records", "documents", "skipped_lines")  # Reading counts that are not skips.
 
 
 def add_arguments(parser) -> None:
     from components.example_gen.config import ExampleGenConfig
 
     defaults = ExampleGenConfig()
-    parser.add_argument("--corpus", required=True, help="file glob(s), comma-separated")
+    add_corpus_arguments(parser, "corpus files: globs or directories, comma-separated", True)
     parser.add_argument(
         "--vocab", required=True, help="vocab.txt, a directory holding one, or bert-base-uncased"
     )
@@ -72,7 +76,7 @@ def run(args) -> int:
     given = {field: getattr(args, _dest(flag)) for flag, (field, _, _) in _FLAGS.items()}
     given.update({field: getattr(args, _dest(flag)) for flag, (field, _) in _SWITCHES.items()})
     config = ExampleGenConfig(**{k: v for k, v in given.items() if v is not None})
-    corpus = [g.strip() for g in args.corpus.split(",") if g.strip()]
+    corpus = corpus_from_args(args)
     # Beam's worker processes inherit this: google-api-core warns on every import there.
     os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning")
     options = pipeline_options(args.beam_args, command="bertpipe examples")
@@ -163,6 +167,9 @@ def _print_summary(summary, output_dir: str) -> None:
         f"{total['instances_without_negative']} instance(s) without a negative document; "
         f"{total['single_sentence_documents']} single-sentence document(s)"
     )
+    bad = {k: v for k, v in stats["reading"].items() if v and k not in _GOOD}
+    if bad:
+        print("  bad records " + ", ".join(f"{k} {v}" for k, v in bad.items()))
     print(
         f"  throughput  {summary.instances / seconds:.0f} examples/s, "
         f"{stats['corpus_bytes'] / 1e6 / seconds:.2f} MB/s of corpus"

@@ -10,16 +10,16 @@ from __future__ import annotations
 import argparse
 import os
 
+from pipelines.commands import add_corpus_arguments, corpus_from_args
+
 NAME = "vocab"
 HELP = "learn (or import) a WordPiece vocabulary: vocab.txt + vocab_stats.json"
 BEAM_ARGS = True
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--corpus",
-        metavar="GLOB[,GLOB]",
-        help="text files, one sentence per line (with --import: measured for coverage)",
+    add_corpus_arguments(
+        parser, "corpus files, globs or directories (with --import: measured for coverage)"
     )
     parser.add_argument("--output", required=True, metavar="DIR", help="where to write")
     parser.add_argument("--vocab-size", type=int, metavar="N", help="default 30522")
@@ -67,6 +67,7 @@ def run(args) -> int:
     from pipelines.beam_args import pipeline_options
 
     config = _config(args)
+    corpus = corpus_from_args(args)
     options = pipeline_options(args.beam_args, command="bertpipe vocab")
     # Scratch files go to <output>/.vocab_gen_work (reachable by remote Beam workers when
     # the output is, e.g. on gs://) and are removed afterwards.
@@ -78,26 +79,33 @@ def run(args) -> int:
                 f"{config.learning_overrides()} do not apply; drop them or drop --import."
             )
         result = builder.import_vocabulary(
-            args.vocab_uri, args.output, config, corpus=args.corpus, **common
+            args.vocab_uri, args.output, config, corpus=corpus, **common
         )
-    elif not args.corpus:
+    elif corpus is None:
         raise BertpipeError("give --corpus GLOB to learn a vocabulary, or --import FILE.")
     else:
-        result = builder.learn_vocabulary(args.corpus, args.output, config, **common)
+        result = builder.learn_vocabulary(corpus, args.output, config, **common)
     for line in summary(result.stats, result.seconds, args.output):
         print(line)
     return 0
+
+
+_GOOD = ("records", "documents", "skipped_lines")
 
 
 def summary(stats: dict, seconds: dict, output: str) -> list[str]:
     """The lines `bertpipe vocab` prints."""
     lines = [f"{stats['mode']} {stats['vocab_size']:,} tokens from {stats['source']}"]
     if stats["total_words"] is not None:
+        reading = stats["reading"]
         lines.append(
-            f"corpus: {stats['corpus_files']} files, {stats['lines']:,} lines "
-            f"({stats['skipped_lines']:,} skipped as not UTF-8), {stats['total_words']:,} words, "
-            f"{stats['distinct_words']:,} distinct"
+            f"corpus: {stats['corpus_files']} files, {reading['documents']:,} documents, "
+            f"{stats['lines']:,} lines ({stats['skipped_lines']:,} skipped as not UTF-8), "
+            f"{stats['total_words']:,} words, {stats['distinct_words']:,} distinct"
         )
+        bad = {k: v for k, v in reading.items() if v and k not in _GOOD}
+        if bad:
+            lines.append("skipped records: " + ", ".join(f"{k} {v:,}" for k, v in bad.items()))
         lines.append(
             f"coverage: {stats['coverage']:.4%} of {stats['total_tokens']:,} tokens are not "
             f"[UNK] ({stats['unk_tokens']:,} [UNK])"

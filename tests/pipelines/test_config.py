@@ -6,6 +6,8 @@ import os
 import pytest
 import yaml
 
+from components import configs
+from components.corpus import Corpus, CorpusFormat
 from components.errors import BertpipeError
 from components.evaluator import resolver
 from components.example_gen.config import ExampleGenConfig
@@ -38,7 +40,26 @@ def test_builtin_sample_config_loads_with_absolute_paths(tmp_path, monkeypatch):
     assert loaded.pipeline_root == str(tmp_path / "runs" / "sample")
     assert loaded.serving_dir == str(tmp_path / "runs" / "sample" / "serving")
     assert loaded.corpus == ("sample:moby-dick",)
+    assert loaded.corpus_format == CorpusFormat()
     assert loaded.training.experiment == "bert/tiny"
+
+
+def test_corpus_format_reaches_both_components(tmp_path):
+    data = _minimal(tmp_path, corpus_format={"input_format": "jsonl", "text_field": "body"})
+    loaded = config.load(_write(tmp_path, data))
+    assert loaded.corpus_format == CorpusFormat(input_format="jsonl", text_field="body")
+    pipeline = create_pipeline(loaded)
+    corpora = {
+        c.id: configs.from_json(Corpus, c.exec_properties["corpus"])
+        for c in pipeline.components
+        if "corpus" in c.exec_properties
+    }
+    assert corpora == {
+        name: Corpus((CORPUS,), loaded.corpus_format) for name in ("VocabGen", "MaskedLMExampleGen")
+    }
+    bad = _write(tmp_path, _minimal(tmp_path, corpus_format={"input_format": "xml"}), "b.yaml")
+    with pytest.raises(BertpipeError, match=r"corpus_format of .*input_format must be one of"):
+        config.load(bad)
 
 
 def test_every_example_config_loads_and_builds_its_pipeline(tmp_path):

@@ -9,6 +9,7 @@ import tensorflow as tf
 from tfx.types import standard_artifacts
 
 from components import configs
+from components.corpus import Corpus
 from components.example_gen import ExampleGenConfig, layout
 from components.example_gen.executor import Executor
 from pipelines import cli
@@ -43,7 +44,7 @@ def test_examples_command_writes_what_the_component_writes(tmp_path, capsys):
         {},
         {layout.EXAMPLES_KEY: [examples]},
         {
-            layout.CORPUS_KEY: [WHALES],
+            layout.CORPUS_KEY: configs.to_json(Corpus((WHALES,))),
             layout.VOCAB_KEY: "bert-base-uncased",
             layout.CONFIG_KEY: configs.to_json(CONFIG),
         },
@@ -59,7 +60,7 @@ def test_examples_command_reports_a_missing_glob_in_one_line(tmp_path, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"bertpipe: error: corpus glob '{missing}' matches no file; check the path "
-                   "(local or gs://)."]  # fmt: skip
+                   "(a glob or a directory, local or gs://)."]  # fmt: skip
 
 
 def test_examples_command_reports_a_bad_flag_value(capsys):
@@ -73,3 +74,21 @@ def test_other_commands_still_reject_unknown_options(capsys):
         cli.main(["corpus", "list", "--runner=DirectRunner"])
     assert exit_info.value.code == 2
     assert "unrecognized arguments: --runner=DirectRunner" in capsys.readouterr().err
+
+
+def test_examples_command_reads_jsonl_with_a_text_field_and_reports_bad_records(tmp_path, capsys):
+    docs = pathlib.Path(WHALES).read_text(encoding="utf-8").strip().split("\n\n")
+    lines = [json.dumps({"body": d}) for d in docs] + ["{broken", json.dumps({"body": 7})]
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    argv = ["examples", "--corpus", str(corpus), "--text-field", "body", *FLAGS]
+    out = tmp_path / "out"
+    assert cli.main([*argv, "--vocab", "bert-base-uncased", "--output", str(out)]) == 0
+    assert "  bad records invalid_json 1, non_string_text 1" in capsys.readouterr().out
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["reading"]["records"] == len(docs) + 2
+    assert stats["total"]["documents"] == len(docs)
+    assert cli.main([*argv[:-2], "--vocab", "v", "--output", "o", "--input-format", "csv"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["bertpipe: error: input_format must be one of auto, bert, paragraphs, jsonl, "
+                   "parquet; got 'csv'."]  # fmt: skip

@@ -12,6 +12,7 @@ from tfx.types import artifact_utils, channel, standard_artifacts
 
 from components import configs
 from components.artifacts import Vocabulary
+from components.corpus import Corpus, CorpusFormat
 from components.errors import BertpipeError
 from components.example_gen import ExampleGenConfig, MaskedLMExampleGen, layout
 from components.example_gen.executor import Executor
@@ -23,7 +24,7 @@ TINY = ExampleGenConfig(seq_length=32, max_predictions_per_seq=5, dupe_factor=1,
 
 def test_component_declares_its_keys_and_serialises_the_config():
     gen = MaskedLMExampleGen(corpus=WHALES, vocab="bert-base-uncased", config=TINY)
-    assert gen.exec_properties[layout.CORPUS_KEY] == [WHALES]
+    assert configs.from_json(Corpus, gen.exec_properties[layout.CORPUS_KEY]) == Corpus((WHALES,))
     assert configs.from_json(ExampleGenConfig, gen.exec_properties[layout.CONFIG_KEY]) == TINY
     assert list(gen.outputs) == [layout.EXAMPLES_KEY]
     assert gen.outputs[layout.EXAMPLES_KEY].type is standard_artifacts.Examples
@@ -41,7 +42,15 @@ def test_component_declares_its_keys_and_serialises_the_config():
             },
             "exactly one vocabulary",
         ),
-        ({"corpus": [], "vocab": "bert-base-uncased"}, "non-empty list of globs; got \\[\\]"),
+        ({"corpus": [], "vocab": "bert-base-uncased"}, "non-empty list of file globs"),
+        (
+            {
+                "corpus": Corpus((WHALES,)),
+                "vocab": "x",
+                "corpus_format": CorpusFormat(input_format="jsonl"),
+            },
+            "give the corpus format once",
+        ),
         ({"corpus": WHALES, "vocab": "x", "config": {"seed": 1}}, "must be an ExampleGenConfig"),
     ],
 )
@@ -79,7 +88,10 @@ def test_executor_reads_a_vocabulary_artifact_and_writes_the_examples(tmp_path):
     Executor().Do(
         {layout.VOCABULARY_KEY: [vocab]},
         {layout.EXAMPLES_KEY: [examples]},
-        {layout.CORPUS_KEY: json.dumps([WHALES]), layout.CONFIG_KEY: configs.to_json(TINY)},
+        {
+            layout.CORPUS_KEY: configs.to_json(Corpus((WHALES,))),
+            layout.CONFIG_KEY: configs.to_json(TINY),
+        },
     )
     _check_examples(examples.uri)
     assert artifact_utils.decode_split_names(examples.split_names) == ["train", "eval"]

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from components import vocabulary
-from components.example_gen import ExampleGenConfig, documents, masking
+from components.corpus import documents
+from components.example_gen import ExampleGenConfig, masking
 from components.example_gen.generator import ExampleGenerator
 from components.example_gen.stats import ExampleGenStats
 from pipelines import corpora

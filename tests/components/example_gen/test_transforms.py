@@ -12,8 +12,8 @@ from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from components import vocabulary
-from components.errors import BertpipeError
-from components.example_gen import ExampleGenConfig, documents, layout, transforms
+from components.corpus import Corpus, documents
+from components.example_gen import ExampleGenConfig, layout, transforms
 from components.example_gen.generator import ExampleGenerator
 from components.example_gen.stats import ExampleGenStats
 from tests.components.example_gen.helpers import parse
@@ -44,21 +44,6 @@ def _records(output_dir, split):
     return sorted(r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP"))
 
 
-def test_match_corpus_names_a_glob_that_matches_nothing(tmp_path):
-    with pytest.raises(BertpipeError, match=r"corpus glob '.*/nothing-\*.txt' matches no file"):
-        transforms.match_corpus([WHALES, str(tmp_path / "nothing-*.txt")])
-
-
-def test_match_corpus_rejects_compressed_files_and_dedups_overlapping_globs(tmp_path):
-    (tmp_path / "a.txt").write_text("x\n")
-    (tmp_path / "b.txt").write_text("")
-    found = transforms.match_corpus([str(tmp_path / "*.txt"), str(tmp_path / "a.txt")])
-    assert found == [(str(tmp_path / "a.txt"), 2), (str(tmp_path / "b.txt"), 0)]
-    (tmp_path / "c.txt.gz").write_bytes(b"")
-    with pytest.raises(BertpipeError, match="is compressed"):
-        transforms.match_corpus([str(tmp_path / "*")])
-
-
 def test_create_examples_emits_what_the_library_generates(tokens):
     size = os.path.getsize(WHALES)
     (bucket,) = documents.plan_buckets([(WHALES, size)], 10**6)
@@ -69,7 +54,9 @@ def test_create_examples_emits_what_the_library_generates(tokens):
     for split, records in ExampleGenerator(SMALL, tokens).generate(0, docs, stats):
         expected[split].append(records)
     with test_pipeline.TestPipeline() as p:
-        out = p | beam.Create([bucket]) | transforms.CreateExamples(SMALL, tokens)
+        out = (
+            p | beam.Create([bucket]) | transforms.CreateExamples(Corpus((WHALES,)), SMALL, tokens)
+        )
         assert_that(out.train, equal_to(expected["train"]), label="Train")
         assert_that(out.eval, equal_to(expected["eval"]), label="Eval")
         counts = out.stats | beam.Map(lambda s: s.total("instances"))
@@ -83,6 +70,7 @@ def test_pipeline_writes_the_layout_counters_and_stats(tmp_path, tokens):
         assert os.listdir(tmp_path / f"Split-{split}") == ["data_tfrecord-00000-of-00001.gz"]
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["files"] == 1 and stats["buckets"] == 4 and stats["total"]["documents"] == 12
+    assert stats["reading"] == {**documents.empty_counts(), "documents": 12}
     counters = {
         r.key.metric.name: r.committed
         for r in result.metrics().query(beam.metrics.MetricsFilter())["counters"]

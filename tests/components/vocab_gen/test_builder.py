@@ -64,7 +64,12 @@ def test_learned_stats_equal_a_direct_count_and_tokenization(learned):
     assert stats["mode"] == "learned" and stats["source"].endswith("train.txt")
     assert stats["parameters"]["vocab_size"] == LEARN_CONFIG.vocab_size
     assert stats["vocab_size"] == len(result.tokens)
-    assert (stats["corpus_files"], stats["lines"], stats["skipped_lines"]) == (1, TRAIN_LINES, 0)
+    non_blank = sum(1 for line in train if line.strip())  # Blank lines separate documents.
+    assert (stats["corpus_files"], stats["lines"], stats["skipped_lines"]) == (1, non_blank, 0)
+    starts = [
+        i for i, line in enumerate(train) if line.strip() and not (i and train[i - 1].strip())
+    ]
+    assert stats["reading"]["documents"] == len(starts)
     assert stats["total_words"] == len(words)
     assert stats["distinct_words"] == len(counts)
     assert (stats["total_tokens"], stats["unk_tokens"]) == (len(ids), unk)
@@ -74,11 +79,12 @@ def test_learned_stats_equal_a_direct_count_and_tokenization(learned):
     assert set(result.seconds) == {"counting", "learning", "coverage"}
 
 
-def test_learned_vocabulary_counts_lines_that_are_not_utf8(tmp_path, small_corpus):
+def test_learned_vocabulary_counts_lines_that_are_not_utf8(tmp_path, small_corpus, moby_lines):
     with open(small_corpus, "ab") as f:
         f.write(b"caf\xe9 latin-1\n\xff\n")
     result = builder.learn_vocabulary(small_corpus, str(tmp_path / "v"), VocabConfig(500))
-    assert (result.stats["lines"], result.stats["skipped_lines"]) == (302, 2)
+    non_blank = sum(1 for line in moby_lines[:300] if line.strip())
+    assert (result.stats["lines"], result.stats["skipped_lines"]) == (non_blank + 2, 2)
 
 
 def test_cased_vocabulary_keeps_capitals(tmp_path, small_corpus):
@@ -117,13 +123,13 @@ def test_learning_is_deterministic_across_worker_counts_and_file_splits(tmp_path
 
 
 def test_learning_names_a_glob_that_matches_nothing(tmp_path):
-    with pytest.raises(BertpipeError, match=r"corpus pattern '.*nope/\*\.txt' matches no files"):
+    with pytest.raises(BertpipeError, match=r"corpus glob '.*nope/\*\.txt' matches no file"):
         builder.learn_vocabulary(str(tmp_path / "nope/*.txt"), str(tmp_path / "v"), VocabConfig())
 
 
 def test_learning_rejects_an_empty_corpus(tmp_path):
     (tmp_path / "empty.txt").write_text("\n\n")
-    with pytest.raises(BertpipeError, match=r"holds no words \(1 files, 2 lines"):
+    with pytest.raises(BertpipeError, match=r"holds no words \(1 files, 0 lines"):
         builder.learn_vocabulary(str(tmp_path / "empty.txt"), str(tmp_path / "v"), VocabConfig())
     assert not os.path.exists(tmp_path / "v" / ".vocab_gen_work")
 

@@ -17,20 +17,21 @@ from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 from tfx.v1.orchestration import LocalDagRunner
 
 from components import artifacts, configs, vocabulary
+from components.corpus import Corpus
 from components.errors import BertpipeError
 from components.vocab_gen import VocabConfig
 from components.vocab_gen.component import VocabGen
 from components.vocab_gen.executor import Executor
-from components.vocab_gen.spec import CONFIG_KEY, CORPUS_PATTERN_KEY, VOCAB_URI_KEY, VOCABULARY_KEY
+from components.vocab_gen.spec import CONFIG_KEY, CORPUS_KEY, VOCAB_URI_KEY, VOCABULARY_KEY
 from tests.conftest import REPO_ROOT
 
 SMALL = VocabConfig(vocab_size=500)
 
 
 def test_component_records_corpus_and_config_as_exec_properties():
-    gen = VocabGen(corpus_pattern=["a/*.txt", "b.txt"], config=SMALL)
+    gen = VocabGen(corpus=["a/*.txt", "b.txt"], config=SMALL)
     props = gen.exec_properties
-    assert props[CORPUS_PATTERN_KEY] == "a/*.txt,b.txt"
+    assert configs.from_json(Corpus, props[CORPUS_KEY]) == Corpus(("a/*.txt", "b.txt"))
     assert configs.from_json(VocabConfig, props[CONFIG_KEY]) == SMALL
     assert props[VOCAB_URI_KEY] is None
     assert gen.outputs[VOCABULARY_KEY].type is artifacts.Vocabulary
@@ -39,8 +40,8 @@ def test_component_records_corpus_and_config_as_exec_properties():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({}, "VocabGen needs corpus_pattern .* or vocab_uri"),
-        ({"corpus_pattern": " , "}, "VocabGen needs corpus_pattern"),
+        ({}, "VocabGen needs corpus .* or vocab_uri"),
+        ({"corpus": " , "}, "VocabGen needs corpus"),
         ({"vocab_uri": "bert-base-uncased", "config": SMALL}, r"\{'vocab_size': 500\} do not"),
         ({"vocab_uri": " "}, "VocabGen vocab_uri is empty"),
     ],
@@ -51,7 +52,7 @@ def test_component_checks_exactly_one_mode_at_construction(kwargs, message):
 
 
 def test_import_mode_accepts_normalisation_and_an_optional_corpus():
-    gen = VocabGen(vocab_uri="bert-base-uncased", corpus_pattern="c.txt", config=VocabConfig())
+    gen = VocabGen(vocab_uri="bert-base-uncased", corpus="c.txt", config=VocabConfig())
     assert gen.exec_properties[VOCAB_URI_KEY] == "bert-base-uncased"
 
 
@@ -66,7 +67,10 @@ def _do(tmp_path, exec_properties):
 
 
 def test_executor_learns_a_vocabulary_into_the_artifact(tmp_path, small_corpus):
-    props = {CORPUS_PATTERN_KEY: small_corpus, CONFIG_KEY: configs.to_json(SMALL)}
+    props = {
+        CORPUS_KEY: configs.to_json(Corpus((small_corpus,))),
+        CONFIG_KEY: configs.to_json(SMALL),
+    }
     output = _do(tmp_path, props)
     tokens = vocabulary.load_vocab(output.uri)
     with open(os.path.join(output.uri, artifacts.VOCABULARY_STATS_FILENAME)) as f:
@@ -96,7 +100,7 @@ def test_executor_rejects_a_bad_vocabulary_naming_the_line(tmp_path):
 
 def _pipeline(root, corpus, components=None):
     components = components or [
-        VocabGen(corpus_pattern=corpus, config=SMALL),
+        VocabGen(corpus=corpus, config=SMALL),
         VocabGen(vocab_uri="bert-base-uncased").with_id("ImportVocab"),
     ]
     return tfx_pipeline.Pipeline(

@@ -89,15 +89,18 @@ def test_read_corpus_reads_each_matched_file_once(tmp_path):
     read = transforms.ReadCorpus(patterns)
     assert read.files == [str(tmp_path / "a.txt"), str(tmp_path / "b.txt")]
     with test_pipeline.TestPipeline() as p:
-        assert_that(p | read, equal_to([b"one", b"two", b"three"]))
+        out = p | read
+        assert_that(out["lines"], equal_to(["one", "two", "three"]), label="Lines")
+        documents = out["counts"] | beam.Map(lambda c: c["documents"])
+        assert_that(documents, equal_to([2]), label="Counts")
 
 
-def test_expand_patterns_names_a_pattern_that_matches_nothing(tmp_path):
+def test_read_corpus_names_a_pattern_that_matches_nothing(tmp_path):
     (tmp_path / "a.txt").write_text("x")
-    with pytest.raises(BertpipeError, match=r"corpus pattern '.*/missing-\*\.txt' matches no"):
-        transforms.expand_patterns([str(tmp_path / "a.txt"), str(tmp_path / "missing-*.txt")])
-    with pytest.raises(BertpipeError, match="no corpus given"):
-        transforms.expand_patterns(" , ")
+    with pytest.raises(BertpipeError, match=r"corpus glob '.*/missing-\*\.txt' matches no"):
+        transforms.ReadCorpus([str(tmp_path / "a.txt"), str(tmp_path / "missing-*.txt")])
+    with pytest.raises(BertpipeError, match="non-empty list of file globs"):
+        transforms.ReadCorpus(" , ")
 
 
 def test_word_counts_round_trip_through_tsv():

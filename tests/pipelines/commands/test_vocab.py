@@ -31,7 +31,8 @@ def test_vocab_learns_and_prints_a_summary(tmp_path, corpus, capsys):
     stats = _stats(out)
     assert printed[0] == f"learned {stats['vocab_size']} tokens from {corpus}"
     assert (
-        printed[1] == "corpus: 1 files, 80 lines (0 skipped as not UTF-8), 320 words, 15 distinct"
+        printed[1] == "corpus: 1 files, 21 documents, 60 lines (0 skipped as not UTF-8), "
+        "320 words, 15 distinct"
     )
     assert printed[2].startswith("coverage: 100.0000% of ")
     assert printed[-1] == f"wrote {out}/vocab.txt and vocab_stats.json"
