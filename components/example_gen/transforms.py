@@ -1,5 +1,8 @@
 """Beam transforms: corpus globs -> masked-LM TFRecords (train/eval) + stats.json.
 
+With `format: sequences` the same transforms write packed, unmasked sequences instead
+(generator.py / sequences.py); only what `CreateExamples` emits changes.
+
 ```
 Create(buckets) -> Reshuffle -> CreateExamples (read, tokenize, pairs, mask, serialize)
                                   |-- train batches -> WriteExampleSplit(Split-train/)
@@ -243,6 +246,7 @@ class GenerateMaskedLMExamples(beam.PTransform):
             "empty_files": sum(size == 0 for _, size in self.files),
             "corpus_bytes": total,
             "buckets": len(self.buckets),
+            "format": config.format,
         }
 
     def expand(self, pbegin):
