@@ -94,13 +94,17 @@ class DynamicMasker:
             self.max_predictions,
             tf.maximum(1, tf.cast(tf.round(lengths * c.masked_lm_prob), tf.int32)),
         )
-        starts = allowed
         if c.whole_word_mask:
             previous = tf.pad(allowed[:, :-1], [[0, 0], [1, 0]])
             starts = allowed & ~(tf.gather(self._continuation, input_ids) & previous)
+        else:
+            starts = allowed
         word = tf.maximum(tf.cumsum(tf.cast(starts, tf.int32), axis=1) - 1, 0)
-        take_word = self._choose_words(word, allowed, counts, key_seed)
-        taken = allowed & tf.gather(take_word, word, batch_dims=1)
+        if c.whole_word_mask:
+            take_word = self._choose_words(word, allowed, counts, key_seed)
+            taken = allowed & tf.gather(take_word, word, batch_dims=1)
+        else:
+            taken = self._choose_tokens(word, allowed, counts, key_seed)
         shape = tf.shape(input_ids)
         action = tf.gather(
             tf.random.stateless_uniform(shape, action_seed), word, batch_dims=1
@@ -122,6 +126,20 @@ class DynamicMasker:
             features.MASKED_LM_IDS: labels,
             features.MASKED_LM_WEIGHTS: tf.cast(valid, tf.float32),
         }
+
+    def _choose_tokens(self, word, allowed, counts, seed) -> tf.Tensor:
+        """[batch, seq_length] bool: the `counts` allowed tokens with the smallest keys.
+
+        The same choice as `_choose_words` when every token is a word (token k's key is
+        word k's), with one `top_k` instead of sorts and segment sums.
+        """
+        keys = tf.gather(tf.random.stateless_uniform(tf.shape(word), seed), word, batch_dims=1)
+        keys = tf.where(allowed, keys, 2.0)
+        _, chosen = tf.math.top_k(-keys, k=self.max_predictions, sorted=True)
+        available = tf.reduce_sum(tf.cast(allowed, tf.int32), axis=1)
+        valid = tf.range(self.max_predictions)[None, :] < tf.minimum(counts, available)[:, None]
+        hits = tf.one_hot(chosen, tf.shape(word)[1], on_value=True, off_value=False)
+        return tf.reduce_any(hits & valid[..., None], axis=1)
 
     @staticmethod
     def _choose_words(word, allowed, counts, seed) -> tf.Tensor:
