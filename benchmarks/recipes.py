@@ -255,6 +255,7 @@ def main() -> int:
     import json
     import subprocess
 
+    sys.stdout.reconfigure(line_buffering=True)  # Each figure shows as soon as it is measured.
     work = tempfile.mkdtemp(prefix="bertpipe-recipes-")
     load = os.getloadavg()
     cmd = [sys.executable, __file__, "--one-core", work, *sys.argv[1:]]
