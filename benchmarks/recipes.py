@@ -226,6 +226,7 @@ def quality(name: str, train, eval_path: str, steps: int, work: str) -> dict:
                              use_next_sentence_label=nsp)  # fmt: skip
     trainer_config = dataclasses.replace(
         config.trainer, train_steps=steps, validation_interval=0, checkpoint_interval=steps,
+        validation_steps=20,
         steps_per_loop=min(50, steps), summary_interval=min(50, steps),
     )  # fmt: skip
     experiment = dataclasses.replace(
@@ -245,6 +246,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quality-steps", type=int, default=300)
     parser.add_argument("--one-core", metavar="WORK", help=argparse.SUPPRESS)  # Internal.
+    parser.add_argument(
+        "--reuse", metavar="WORK", help="skip 1-3: train on the records an earlier run left in WORK"
+    )
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if args.one_core:
@@ -256,12 +260,17 @@ def main() -> int:
     import subprocess
 
     sys.stdout.reconfigure(line_buffering=True)  # Each figure shows as soon as it is measured.
-    work = tempfile.mkdtemp(prefix="bertpipe-recipes-")
     load = os.getloadavg()
+    if args.reuse:
+        return train_parts(args, args.reuse, _reused(args.reuse), load)
+    work = tempfile.mkdtemp(prefix="bertpipe-recipes-")
     cmd = [sys.executable, __file__, "--one-core", work, *sys.argv[1:]]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO).stdout
-    r = json.loads(next(line for line in out.splitlines() if line.startswith("RESULT "))[7:])
-    mb, paths = r["corpus_mb"], r["paths"]
+    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
+    with open(os.path.join(work, "result.json"), "w") as f:
+        f.write(line[7:])
+    r = json.loads(line[7:])
+    mb = r["corpus_mb"]
     print(f"corpus {args.corpora}: {mb:.1f} MB; seq_length 128; load average {load[0]:.1f}")
     print("1. generation on one core (MB of text per second):")
     floor_rate = mb / r["floor_s"]
@@ -280,22 +289,42 @@ def main() -> int:
     print(f"   dynamic masking (sequences) {r['dynamic_eps']:9.0f}")
     print(f"   static loader               {r['static_eps']:9.0f}  "
           f"dynamic / static = {r['dynamic_eps'] / r['static_eps']:.2f}x")  # fmt: skip
+    return train_parts(args, work, r, load)
+
+
+def _reused(work: str) -> dict:
+    import json
+
+    path = os.path.join(work, "result.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)
+    from components.vocabulary import resolve_vocab_path
+
+    names = ("seq_train", "seq_eval", "static_train", "static_eval")
+    paths = {n: os.path.join(work, n.replace("_", "-") + ".tfrecord") for n in names}
+    return {"paths": paths, "vocab": resolve_vocab_path("bert-base-uncased")}
+
+
+def train_parts(args, work: str, r: dict, load) -> int:
+    """Parts 4 and 5 (all cores) on the records of parts 1-3."""
+    paths = r["paths"]
+    print(f"training parts: load average {load[0]:.1f}; records in {work}")
     consumed = train_rate("mlm/mini", paths["seq_train"], r["vocab"], work, args.rounds)
-    print(f"4. mlm/mini training consumes {consumed:.0f} examples/s (all cores); the one-core "
-          f"dynamic pipeline feeds {r['dynamic_eps'] / consumed:.0f}x that")  # fmt: skip
+    print(f"4. mlm/mini training consumes {consumed:.0f} examples/s (all cores)")
+    if "dynamic_eps" in r:
+        print(f"   the one-core dynamic pipeline feeds {r['dynamic_eps'] / consumed:.0f}x that")
     if args.quality_steps:
         print(f"5. quality after {args.quality_steps} steps of batch 32 (held-out static eval "
-              "records, fixed masks):")  # fmt: skip
-        runs = {
-            "bert/tiny (static, NSP)": quality(
-                "bert/tiny", data_config(paths["static_train"], "", False, 32),
-                paths["static_eval"], args.quality_steps, work),
-            "mlm/tiny (sequences, dynamic)": quality(
-                "mlm/tiny", data_config(paths["seq_train"], r["vocab"], True, 32),
-                paths["static_eval"], args.quality_steps, work),
-        }  # fmt: skip
-        for label, m in runs.items():
-            print(f"   {label:<30} masked_lm_accuracy {m['masked_lm_accuracy']:.4f}  "
+              "records, fixed masks, 20 batches):")  # fmt: skip
+        runs = (
+            ("bert/tiny", "static, NSP", data_config(paths["static_train"], "", False, 32)),
+            ("mlm/tiny", "sequences, dynamic",
+             data_config(paths["seq_train"], r["vocab"], True, 32)),
+        )  # fmt: skip
+        for name, label, train in runs:
+            m = quality(name, train, paths["static_eval"], args.quality_steps, work)
+            print(f"   {name} ({label}): masked_lm_accuracy {m['masked_lm_accuracy']:.4f}  "
                   f"masked_lm_loss {m['masked_lm_loss']:.4f}")  # fmt: skip
     return 0
 
