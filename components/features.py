@@ -66,6 +66,11 @@ FEATURES: tuple[Feature, ...] = (
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 
+# Packed sequences (`format: sequences`): the unmasked inputs only; masks are drawn in the
+# trainer's input pipeline.
+SEQUENCE_FEATURES: tuple[Feature, ...] = FEATURES[:3]
+SEQUENCE_FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in SEQUENCE_FEATURES)
+
 # Optional, outside the schema: explicit token positions for packed sequences, read only
 # when a reader asks for them (Model Garden's `use_position_id`); bertpipe never writes it.
 POSITION_IDS = "position_ids"
@@ -162,29 +167,7 @@ class MaskedLMSchema:
         Int64 values must be non-negative. The bytes equal
         `to_example(row).SerializeToString(deterministic=True)` (features in name order).
         """
-        import numpy as np
-
-        missing = sorted(set(FEATURE_NAMES) - set(arrays))
-        if missing:
-            raise BertpipeError(f"serialize_batch needs every feature; missing {missing}.")
-        batch = len(arrays[INPUT_IDS])
-        columns = []
-        for f in sorted(FEATURES, key=lambda f: f.name):
-            values = np.asarray(arrays[f.name])
-            if values.shape != (batch, self.length(f)):
-                raise BertpipeError(
-                    f"feature {f.name!r} has shape {values.shape}, expected "
-                    f"{(batch, self.length(f))} ({_LENGTH_FLAGS[f.length]}={self.length(f)})."
-                )
-            columns.append(_feature_column(f, values))
-        records, prefixes = [], {}
-        for parts in zip(*columns):
-            body = b"".join(parts)
-            prefix = prefixes.get(len(body))
-            if prefix is None:
-                prefix = prefixes[len(body)] = b"\x0a" + _varint(len(body))  # Example.features
-            records.append(prefix + body)
-        return records
+        return _serialize_batch(FEATURES, self.length, arrays)
 
     def parse(self, serialized):
         """Parses a batch (1-D string tensor) or one serialized example into dense tensors."""
@@ -194,6 +177,78 @@ class MaskedLMSchema:
         if serialized.shape.rank == 0:
             return tf.io.parse_single_example(serialized, self.parse_spec())
         return tf.io.parse_example(serialized, self.parse_spec())
+
+
+@dataclasses.dataclass(frozen=True)
+class SequenceSchema:
+    """Packed token sequences without masks (`format: sequences`), for dynamic masking.
+
+    The first three features of the masked-LM schema, nothing else: `input_ids` (unmasked),
+    `input_mask` and `segment_ids` (all 0: a packed sequence has no sentence pair). The
+    trainer draws the masks while it reads them (components/trainer/dynamic_masking.py).
+
+    Attributes:
+      seq_length: tokens per sequence, [CLS] and [SEP] included.
+    """
+
+    seq_length: int = 128
+
+    def __post_init__(self):
+        if isinstance(self.seq_length, bool) or not isinstance(self.seq_length, int):
+            raise BertpipeError(f"seq_length must be an integer; got {self.seq_length!r}.")
+        if self.seq_length < 3:
+            raise BertpipeError(
+                f"seq_length must be >= 3 ([CLS] token [SEP]); got {self.seq_length!r}."
+            )
+
+    def length(self, feature: Feature) -> int:
+        """The fixed length of `feature` (every sequence feature is `seq_length` long)."""
+        return self.seq_length
+
+    def parse_spec(self) -> dict[str, Any]:
+        """The `tf.io.parse_example` spec of the three sequence features."""
+        import tensorflow as tf
+
+        spec = tf.io.FixedLenFeature([self.seq_length], tf.int64)
+        return {f.name: spec for f in SEQUENCE_FEATURES}
+
+    def serialize_batch(self, arrays: Mapping[str, np.ndarray]) -> list[bytes]:
+        """As `MaskedLMSchema.serialize_batch`, for the sequence features."""
+        return _serialize_batch(SEQUENCE_FEATURES, self.length, arrays)
+
+    def parse(self, serialized):
+        """Parses a batch (1-D string tensor) of serialized sequences into dense tensors."""
+        import tensorflow as tf
+
+        return tf.io.parse_example(tf.convert_to_tensor(serialized, tf.string), self.parse_spec())
+
+
+def _serialize_batch(schema_features, length, arrays) -> list[bytes]:
+    """`serialize_batch` for any feature tuple; `length(feature)` gives its fixed length."""
+    import numpy as np
+
+    names = {f.name for f in schema_features}
+    missing = sorted(names - set(arrays))
+    if missing:
+        raise BertpipeError(f"serialize_batch needs every feature; missing {missing}.")
+    batch = len(arrays[INPUT_IDS])
+    columns = []
+    for f in sorted(schema_features, key=lambda f: f.name):
+        values = np.asarray(arrays[f.name])
+        if values.shape != (batch, length(f)):
+            raise BertpipeError(
+                f"feature {f.name!r} has shape {values.shape}, expected "
+                f"{(batch, length(f))} ({_LENGTH_FLAGS[f.length]}={length(f)})."
+            )
+        columns.append(_feature_column(f, values))
+    records, prefixes = [], {}
+    for parts in zip(*columns):
+        body = b"".join(parts)
+        prefix = prefixes.get(len(body))
+        if prefix is None:
+            prefix = prefixes[len(body)] = b"\x0a" + _varint(len(body))  # Example.features
+        records.append(prefix + body)
+    return records
 
 
 def _varint(value: int) -> bytes:

@@ -192,6 +192,25 @@ class PipelineConfig:
                     f"strip_accents={used[1]}; set examples.lower_case to {learn.lower_case} "
                     "and vocabulary.learn.strip_accents to null, so both see the same words."
                 )
+        self._check_recipe()
+
+    def _check_recipe(self) -> None:
+        """Packed sequences have no next-sentence labels: they need an MLM-only experiment."""
+        if self.examples.format != "sequences":
+            return
+        from components.trainer import experiments
+
+        loaded = experiments.load_experiment(
+            self.training.experiment, config_data=self.training.experiment_config
+        )
+        if loaded.config.task.train_data.use_next_sentence_label:
+            mlm = [n for n in experiments.experiment_names() if n.startswith("mlm/")]
+            raise BertpipeError(
+                f"examples.format=sequences writes no next-sentence labels, but "
+                f"training.experiment={self.training.experiment} trains a next-sentence "
+                f"head; choose an MLM-only experiment ({', '.join(mlm)}) or "
+                "examples.format=static."
+            )
 
     @property
     def serving_dir(self) -> str:

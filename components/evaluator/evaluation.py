@@ -33,7 +33,9 @@ from typing import Any
 import tensorflow as tf
 
 from components import configs
+from components.errors import BertpipeError
 from components.evaluator import blessing, metrics, report
+from components.trainer import examples_metadata
 
 METRICS_FILENAME = "metrics.json"
 REPORT_FILENAME = "report.html"
@@ -69,9 +71,25 @@ class Outcome:
 
 
 def eval_data(loaded, input_path, batch_size: int | None = None):
-    """The model's own validation data config, reading `input_path` instead."""
+    """The model's own validation data config, reading `input_path` instead.
+
+    When `input_path` is a bertpipe Examples split, the config follows its record format
+    (static masks, or sequences masked with fixed validation draws and its vocabulary).
+
+    Raises:
+      BertpipeError: a model with a next-sentence head and records without labels.
+    """
     data = loaded.task.config.validation_data
     paths = (input_path,) if isinstance(input_path, str) else tuple(input_path)
+    metadata = examples_metadata.metadata_for_patterns(paths)
+    if metadata is not None:
+        if metadata.format == "sequences" and data.use_next_sentence_label:
+            raise BertpipeError(
+                f"the model at {loaded.export_dir} has a next-sentence head, but the examples "
+                f"in {metadata.root} are packed sequences without next-sentence labels; "
+                "evaluate it on examples generated with format: static."
+            )
+        data = examples_metadata.data_for_examples(data, metadata)
     changes = {"input_path": paths}
     if batch_size:
         changes["global_batch_size"] = batch_size

@@ -13,6 +13,15 @@ import dataclasses
 from components.errors import BertpipeError
 from components.features import MaskedLMSchema
 
+# Record formats: masked sentence pairs (the BERT recipe) or unmasked packed sequences
+# (RoBERTa's recipe; the trainer masks them as it reads).
+STATIC, SEQUENCES = "static", "sequences"
+FORMATS: tuple[str, ...] = (STATIC, SEQUENCES)
+# How `sequences` are packed: RoBERTa's FULL-SENTENCES (across document boundaries, a
+# [SEP] between documents) or DOC-SENTENCES (a sequence never crosses a document).
+FULL_SENTENCES, DOC_SENTENCES = "full_sentences", "doc_sentences"
+PACKINGS: tuple[str, ...] = (FULL_SENTENCES, DOC_SENTENCES)
+
 # seq_length above this would need a different position-embedding table than any BERT.
 MAX_SEQ_LENGTH = 8192
 
@@ -37,6 +46,12 @@ class ExampleGenConfig:
         same bucket, and a worker holds one bucket at a time, so memory follows this value,
         not the corpus size.
       gzip: write gzip-compressed TFRecords (`.gz`).
+      format: `static` (masked sentence pairs with next-sentence labels, `dupe_factor`
+        passes) or `sequences` (packed, unmasked token sequences written once: the
+        trainer masks them dynamically; `dupe_factor`, `short_seq_prob` and the masking
+        fields are then unused).
+      packing: for `sequences`, `full_sentences` (pack across document boundaries with a
+        [SEP] between documents) or `doc_sentences` (a sequence ends with its document).
     """
 
     seq_length: int = 128
@@ -51,6 +66,8 @@ class ExampleGenConfig:
     eval_fraction: float = 0.05
     bucket_mb: float = 4.0
     gzip: bool = True
+    format: str = STATIC
+    packing: str = FULL_SENTENCES
 
     def __post_init__(self):
         _check_int("seq_length", self.seq_length, 5, MAX_SEQ_LENGTH)
@@ -71,6 +88,8 @@ class ExampleGenConfig:
         _check_float("eval_fraction", self.eval_fraction, 0.0, 1.0, high_open=True)
         _check_float("bucket_mb", self.bucket_mb, 0.0001, 4096.0)
         _check_bool("gzip", self.gzip)
+        _check_choice("format", self.format, FORMATS)
+        _check_choice("packing", self.packing, PACKINGS)
 
     @property
     def schema(self) -> MaskedLMSchema:
@@ -103,6 +122,11 @@ def _check_float(
     if not ok:
         bounds = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
         raise BertpipeError(f"{name} must be a number in {bounds}; got {value!r}.")
+
+
+def _check_choice(name: str, value, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise BertpipeError(f"{name} must be one of {list(choices)}; got {value!r}.")
 
 
 def _check_bool(name: str, value) -> None:

@@ -11,6 +11,9 @@ TFX in it, so it is tested directly. Per bucket:
 4. per pass and split, assemble, mask and serialize the whole batch at once, and emit it
    in a seeded random order (so consecutive records do not come from one document).
 
+With `format: sequences`, steps 3-4 are replaced by one pass that packs each split's
+documents into unmasked sequences (sequences.py), serialized and emitted the same way.
+
 Memory is a few times the bucket's text, whatever the corpus size.
 """
 
@@ -22,8 +25,8 @@ import numpy as np
 
 from components import features, vocabulary
 from components.corpus.documents import Document
-from components.example_gen import masking
-from components.example_gen.config import ExampleGenConfig
+from components.example_gen import masking, sequences
+from components.example_gen.config import FULL_SENTENCES, SEQUENCES, ExampleGenConfig
 from components.example_gen.draws import Draws, draws_for
 from components.example_gen.examples import Assembled
 from components.example_gen.instances import NegativePool, Pair, TokenizedDocument, create_pairs
@@ -77,6 +80,7 @@ class ExampleGenerator:
         vocabulary.validate_vocab(tokens)
         self.config = config
         self._schema = config.schema
+        self._sequence_schema = features.SequenceSchema(config.seq_length)
         self._tokenize = tokenize or wordpiece_tokenize_fn(tokens, config.lower_case)
         ids = {t: i for i, t in enumerate(tokens)}
         self._cls, self._sep, self._mask = (
@@ -97,6 +101,9 @@ class ExampleGenerator:
         """Yields (split, serialized examples) per pass and split; adds to `stats`."""
         c = self.config
         flat, tokenized, groups = self._prepare(documents, stats)
+        if c.format == SEQUENCES:
+            yield from self._sequences(bucket_index, flat, tokenized, groups, stats)
+            return
         pool = NegativePool(groups)
         for dupe_pass in range(c.dupe_factor):
             batches = {TRAIN: _Batch(), EVAL: _Batch()}
@@ -119,6 +126,23 @@ class ExampleGenerator:
                         [c.seed, bucket_index, dupe_pass, SPLITS.index(split)]
                     )
                     yield split, self._examples(batch, flat, stats.splits[split], order)
+
+    def _sequences(self, bucket_index, flat, tokenized, groups, stats: ExampleGenStats):
+        """`format: sequences`: each split's documents packed once, unmasked (sequences.py)."""
+        c = self.config
+        for g, split in enumerate(SPLITS):
+            docs = [doc for doc, group in zip(tokenized, groups) if group == g]
+            packed = sequences.pack(docs, c.seq_length - 2, c.packing == FULL_SENTENCES)
+            if not packed.pieces:
+                continue
+            arrays = sequences.assemble(packed.pieces, flat, c.seq_length, self._cls, self._sep)
+            lengths = arrays.pop("lengths")
+            records = self._sequence_schema.serialize_batch(arrays)
+            split_stats = stats.splits[split]
+            split_stats.counts["split_sentences"] += packed.split_sentences
+            split_stats.add_examples(lengths, np.zeros(len(lengths), np.int64), 0)
+            order = np.random.default_rng([c.seed, bucket_index, 0, g])
+            yield split, [records[i] for i in order.permutation(len(records))]
 
     def _prepare(self, documents: Sequence[Document], stats: ExampleGenStats):
         """Tokenizes the bucket: (flat ids, TokenizedDocument per document, split groups)."""

@@ -14,6 +14,11 @@ Every skip is counted here (and mirrored as Beam counters), so nothing is lost s
 | instances_without_negative | instances skipped: no other document in the bucket         |
 | cross_split_negatives      | negatives taken from a document of the other split         |
 | masked_tokens              | masked positions over all examples                         |
+| split_sentences            | `sequences` format: sentences longer than a sequence, cut  |
+
+With `format: sequences`, `instances` counts packed sequences; `random_next`,
+`instances_without_negative`, `cross_split_negatives` and `masked_tokens` stay 0 (there are
+no pairs and no masks: the trainer masks as it reads).
 
 Reading counts (`reading`, `components.corpus.documents.READ_COUNTS`): records read and the
 bad ones skipped (invalid JSON, a missing or non-string text field, undecodable bytes, an
@@ -46,6 +51,7 @@ COUNTS: tuple[str, ...] = (
     "instances_without_negative",
     "cross_split_negatives",
     "masked_tokens",
+    "split_sentences",
 )
 
 

@@ -1,5 +1,8 @@
 """Beam transforms: corpus globs -> masked-LM TFRecords (train/eval) + stats.json.
 
+With `format: sequences` the same transforms write packed, unmasked sequences instead
+(generator.py / sequences.py); only what `CreateExamples` emits changes.
+
 ```
 Create(buckets) -> Reshuffle -> CreateExamples (read, tokenize, pairs, mask, serialize)
                                   |-- train batches -> WriteExampleSplit(Split-train/)
@@ -240,6 +243,7 @@ class GenerateMaskedLMExamples(beam.PTransform):
             "compressed_files": sum(f.compression is not None for f in files),
             "corpus_bytes": total,
             "buckets": len(self.buckets),
+            "format": config.format,
         }
 
     def expand(self, pbegin):

@@ -26,6 +26,7 @@ BERT_SIZES: dict[str, tuple[int, int]] = {
 }
 
 Compression = Literal["auto", "gzip", "none"]
+RecordFormat = Literal["static", "sequences"]
 Activation = Literal["gelu", "gelu_exact", "relu"]
 
 
@@ -42,6 +43,60 @@ def _check_rate(owner: str, name: str, value) -> None:
 def _check_choice(owner: str, name: str, value, choices) -> None:
     if value not in choices:
         raise BertpipeError(f"{owner}.{name} must be one of {list(choices)}; got {value!r}.")
+
+
+@dataclasses.dataclass(frozen=True)
+class MaskingConfig:
+    """Dynamic masking of `sequences` records, drawn in the input pipeline (on the host).
+
+    Every draw is keyed by (seed, step, example): a resumed run masks exactly as an
+    uninterrupted one, and the validation split (keyed by batch index from 0) gets the
+    same masks on every run. See `components/trainer/dynamic_masking.py`.
+
+    Attributes:
+      masked_lm_prob: fraction of each sequence's tokens to predict (BERT 0.15;
+        ModernBERT/MosaicBERT 0.3); at most `max_predictions_per_seq`.
+      mask_token_prob: share of the predicted tokens replaced by [MASK] (BERT 0.8).
+      random_token_prob: share replaced by a random vocabulary token (BERT 0.1); the rest
+        keep their token.
+      whole_word_mask: predict all pieces of a word together.
+      seed: the masking seed.
+      vocab_path: the vocabulary the records were written with (its [CLS], [SEP],
+        [PAD], [MASK] ids and `##` pieces); set from the examples' `vocab.txt` when they
+        were written by bertpipe.
+    """
+
+    masked_lm_prob: float = 0.15
+    mask_token_prob: float = 0.8
+    random_token_prob: float = 0.1
+    whole_word_mask: bool = False
+    seed: int = 0
+    vocab_path: str = ""
+
+    def __post_init__(self):
+        for name in ("masked_lm_prob", "mask_token_prob", "random_token_prob"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+                raise BertpipeError(
+                    f"MaskingConfig.{name} must be a number in [0, 1]; got {value!r}."
+                )
+        if self.masked_lm_prob == 0:
+            raise BertpipeError("MaskingConfig.masked_lm_prob must be > 0; got 0.")
+        if self.mask_token_prob + self.random_token_prob > 1:
+            raise BertpipeError(
+                f"MaskingConfig.mask_token_prob + random_token_prob must be <= 1 (the rest keep "
+                f"their token); got {self.mask_token_prob} + {self.random_token_prob}."
+            )
+        if not isinstance(self.whole_word_mask, bool):
+            raise BertpipeError(
+                "MaskingConfig.whole_word_mask must be true or false; got "
+                f"{self.whole_word_mask!r}."
+            )
+        _check_int("MaskingConfig", "seed", self.seed, 0)
+        if not isinstance(self.vocab_path, str):
+            raise BertpipeError(
+                f"MaskingConfig.vocab_path must be a path; got {self.vocab_path!r}."
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +124,12 @@ class DataConfig:
       use_next_sentence_label: read `next_sentence_labels` (and train the NSP head).
       use_position_id: read explicit `position_ids` from the records (packed
         sequences); bertpipe's generator does not write them.
+      record_format: `static` (masked records, as `create_pretraining_data.py` writes) or
+        `sequences` (unmasked packed sequences, masked as they are read with `masking`;
+        they have no next-sentence labels). Set from the examples' config by the trainer.
+      masking: how `sequences` records are masked.
+      initial_step: the global step of the first batch (set by the trainer when it
+        resumes): masks of training batch k are keyed by `initial_step + k`.
     """
 
     input_path: str | tuple[str, ...] = ()
@@ -86,6 +147,9 @@ class DataConfig:
     max_predictions_per_seq: int = 20
     use_next_sentence_label: bool = True
     use_position_id: bool = False
+    record_format: RecordFormat = "static"
+    masking: MaskingConfig = dataclasses.field(default_factory=MaskingConfig)
+    initial_step: int = 0
 
     def __post_init__(self):
         paths = (self.input_path,) if isinstance(self.input_path, str) else self.input_path
@@ -104,6 +168,14 @@ class DataConfig:
             _check_int("DataConfig", "seed", self.seed, 0)
         _check_choice("DataConfig", "compression", self.compression, ("auto", "gzip", "none"))
         MaskedLMSchema(self.seq_length, self.max_predictions_per_seq)  # validates both
+        _check_choice("DataConfig", "record_format", self.record_format, ("static", "sequences"))
+        _check_int("DataConfig", "initial_step", self.initial_step, 0)
+        if self.record_format == "sequences" and self.use_next_sentence_label:
+            raise BertpipeError(
+                "DataConfig.record_format=sequences has no next-sentence labels, but "
+                "use_next_sentence_label=true; train packed sequences with an MLM-only "
+                "experiment (mlm/*) or set use_next_sentence_label=false."
+            )
 
     @property
     def schema(self) -> MaskedLMSchema:

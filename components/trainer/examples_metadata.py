@@ -18,6 +18,7 @@ from typing import Any
 
 from components.errors import BertpipeError
 from components.example_gen import layout
+from components.trainer.configs import DataConfig
 from components.trainer.experiment import ExperimentConfig
 from components.trainer.experiments import user_value
 
@@ -36,6 +37,8 @@ class ExamplesMetadata:
       vocab_size: lines (tokens) of `vocab.txt`.
       seq_length, max_predictions_per_seq: the record lengths.
       lower_case: whether the text was case-folded (the tokenizer's normalisation).
+      format: `static` (masked records) or `sequences` (packed, unmasked: the trainer
+        masks them with `DataConfig.masking`).
     """
 
     root: str
@@ -44,6 +47,7 @@ class ExamplesMetadata:
     seq_length: int
     max_predictions_per_seq: int
     lower_case: bool
+    format: str = "static"
 
 
 def _join(base: str, name: str) -> str:
@@ -91,6 +95,7 @@ def read_examples_metadata(root: str) -> ExamplesMetadata:
         seq_length=config.seq_length,
         max_predictions_per_seq=config.max_predictions_per_seq,
         lower_case=config.lower_case,
+        format=config.format,
     )
 
 
@@ -126,11 +131,21 @@ def apply_examples_metadata(
       BertpipeError: a user-set value contradicts the examples (names both).
     """
     task = experiment.task
+    sequences = metadata.format == "sequences"
+    if sequences and task.train_data.use_next_sentence_label:
+        raise BertpipeError(
+            f"the examples in {metadata.root} are packed sequences (format: sequences) "
+            "without next-sentence labels, and this experiment trains a next-sentence head; "
+            "use an MLM-only experiment (mlm/tiny, mlm/mini, mlm/base_seq512, ...) or "
+            "generate the examples with format: static."
+        )
     wanted = {
         "task.model.vocab_size": (metadata.vocab_size, f"{metadata.vocab_path} has"),
     }
+    # Sequences have no mask features: max_predictions_per_seq is the experiment's own.
+    names = ("seq_length",) if sequences else ("seq_length", "max_predictions_per_seq")
     for split in ("train_data", "validation_data"):
-        for name in ("seq_length", "max_predictions_per_seq"):
+        for name in names:
             source = f"{_join(metadata.root, CONFIG_FILENAME)} says"
             wanted[f"task.{split}.{name}"] = (getattr(metadata, name), source)
     for key, (value, source) in wanted.items():
@@ -141,17 +156,32 @@ def apply_examples_metadata(
                 f"{value}. Remove the override (it follows the examples), or regenerate the "
                 f"examples with that setting."
             )
-    lengths = {
-        "seq_length": metadata.seq_length,
-        "max_predictions_per_seq": metadata.max_predictions_per_seq,
-    }
     new_task = dataclasses.replace(
         task,
-        train_data=dataclasses.replace(task.train_data, **lengths),
-        validation_data=dataclasses.replace(task.validation_data, **lengths),
+        train_data=data_for_examples(task.train_data, metadata),
+        validation_data=data_for_examples(task.validation_data, metadata),
         model=dataclasses.replace(task.model, vocab_size=metadata.vocab_size),
     )
     return dataclasses.replace(experiment, task=new_task)
+
+
+def data_for_examples(data: DataConfig, metadata: ExamplesMetadata) -> DataConfig:
+    """`data` reading the examples described by `metadata`: their format and lengths.
+
+    Static records fix `max_predictions_per_seq`; sequences are masked with the
+    examples' vocabulary, up to the data config's own `max_predictions_per_seq`.
+    """
+    if metadata.format == "sequences":
+        masking = dataclasses.replace(data.masking, vocab_path=metadata.vocab_path)
+        return dataclasses.replace(
+            data, seq_length=metadata.seq_length, record_format="sequences", masking=masking
+        )
+    return dataclasses.replace(
+        data,
+        seq_length=metadata.seq_length,
+        max_predictions_per_seq=metadata.max_predictions_per_seq,
+        record_format="static",
+    )
 
 
 def with_input_paths(

@@ -13,6 +13,12 @@ phase-2 setting); AdamW, learning rate 1e-4, 10k warm-up steps, linear decay, we
 phase-1 run: set `task.init_checkpoint`. They validate on 100 full batches
 (`drop_remainder=true`, which TPUs need) every 10k steps. `vocab_size`, `seq_length` and
 `max_predictions_per_seq` follow the examples they train on (`examples_metadata.py`).
+
+The `mlm/*` experiments are the RoBERTa-style recipe: no next-sentence head, packed
+sequences (`bertpipe examples --format sequences`) masked afresh in the input pipeline
+(`dynamic_masking.py`); `*_mask30` masks 30% as ModernBERT and MosaicBERT do. Their
+`max_predictions_per_seq` is the experiment's (sequences carry no masks), their
+`seq_length` follows the examples.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from typing import Any
 
 from components import configs
 from components.errors import BertpipeError
-from components.trainer.configs import BertConfig, DataConfig, MaskedLMConfig
+from components.trainer.configs import BertConfig, DataConfig, MaskedLMConfig, MaskingConfig
 from components.trainer.experiment import (
     ExperimentConfig,
     OptimizerConfig,
@@ -78,12 +84,42 @@ def _small(size: str, learning_rate: float) -> ExperimentConfig:
     )
 
 
+def _mlm(base: ExperimentConfig, masked_lm_prob: float = 0.15, predictions: int | None = None):
+    """`base` as an MLM-only recipe: packed sequences, dynamic masks, no next-sentence head."""
+    masking = MaskingConfig(masked_lm_prob=masked_lm_prob)
+
+    def data(d: DataConfig) -> DataConfig:
+        return dataclasses.replace(
+            d,
+            record_format="sequences",
+            use_next_sentence_label=False,
+            masking=masking,
+            max_predictions_per_seq=predictions or d.max_predictions_per_seq,
+        )
+
+    task = base.task
+    task = dataclasses.replace(
+        task, train_data=data(task.train_data), validation_data=data(task.validation_data)
+    )
+    return dataclasses.replace(base, task=task)
+
+
 EXPERIMENTS: dict[str, Callable[[], ExperimentConfig]] = {
     "bert/tiny": lambda: _small("tiny", learning_rate=1e-3),
     "bert/mini": lambda: _small("mini", learning_rate=5e-4),
     "bert/base_seq128": lambda: _bert("base", 128, 20, train_steps=900_000),
     "bert/base_seq512": lambda: _bert("base", 512, 76, train_steps=100_000),
     "bert/large_seq512": lambda: _bert("large", 512, 76, train_steps=1_000_000),
+    # MLM-only (RoBERTa): packed sequences (`format: sequences`), masks drawn as read.
+    "mlm/tiny": lambda: _mlm(_small("tiny", learning_rate=1e-3)),
+    "mlm/mini": lambda: _mlm(_small("mini", learning_rate=5e-4)),
+    "mlm/mini_mask30": lambda: _mlm(_small("mini", learning_rate=5e-4), 0.3, predictions=40),
+    "mlm/base_seq128": lambda: _mlm(_bert("base", 128, 20, train_steps=900_000)),
+    "mlm/base_seq512": lambda: _mlm(_bert("base", 512, 80, train_steps=1_000_000)),
+    # ModernBERT / MosaicBERT mask 30%: up to 160 of 512 tokens (0.3 * 509 real tokens).
+    "mlm/base_seq512_mask30": lambda: _mlm(
+        _bert("base", 512, 80, train_steps=1_000_000), 0.3, predictions=160
+    ),
 }
 
 

@@ -7,7 +7,8 @@ the per-replica batch size. The pipeline:
   files --shard by file (enough files) --> interleave(cycle_length)
         --shard by record (fewer files than pipelines, or one file)
         --> take(examples_consume) --> cache --> repeat + shuffle (training)
-        --> batch(per-replica, drop_remainder) --> decode + parse (vectorised) --> prefetch
+        --> batch(per-replica, drop_remainder) [--> enumerate: batch keys, if keyed]
+        --> decode + parse (vectorised) --> prefetch
 
 Records are batched before decoding so that the decoder parses a whole batch with one
 `tf.io.parse_example` call (several times faster than one call per record). tf.data's own
@@ -100,6 +101,10 @@ class InputReader:
         tensors with a leading batch dimension.
       parser_fn: optional dict -> dict applied after `decoder_fn` (e.g. renaming to model
         input names, casting).
+      keyed: call `decoder_fn(serialized, key)` with the batch's key: the global step of a
+        training batch (`params.initial_step` + batches read) or the index of an
+        evaluation batch (from 0). Keys travel with their batch, so they do not depend on
+        parallel decoding order (dynamic masking draws from them).
     """
 
     def __init__(
@@ -107,10 +112,12 @@ class InputReader:
         params: DataConfig,
         decoder_fn: Callable[[tf.Tensor], dict],
         parser_fn: Callable[[dict], dict] | None = None,
+        keyed: bool = False,
     ):
         self._params = params
         self._decoder_fn = decoder_fn
         self._parser_fn = parser_fn
+        self._keyed = keyed
         self._files: list[str] | None = None
 
     @property
@@ -169,6 +176,8 @@ class InputReader:
             dataset = dataset.repeat()
             dataset = dataset.shuffle(params.shuffle_buffer_size, seed=params.seed)
         dataset = dataset.batch(batch_size, drop_remainder=params.drop_remainder)
+        if self._keyed:
+            dataset = dataset.enumerate(start=params.initial_step if params.is_training else 0)
         dataset = dataset.map(
             self._decode_and_parse,
             num_parallel_calls=tf.data.AUTOTUNE,
@@ -217,6 +226,10 @@ class InputReader:
             )
         return global_batch // replicas
 
-    def _decode_and_parse(self, serialized: tf.Tensor) -> dict:
-        decoded = self._decoder_fn(serialized)
+    def _decode_and_parse(self, *element) -> dict:
+        if self._keyed:
+            key, serialized = element
+            decoded = self._decoder_fn(serialized, key)
+        else:
+            decoded = self._decoder_fn(*element)
         return self._parser_fn(decoded) if self._parser_fn else decoded

@@ -10,6 +10,11 @@ model's input names:
   masked_lm_positions, masked_lm_ids, masked_lm_weights keep their names;
   next_sentence_labels [batch, 1] -> [batch] (only with use_next_sentence_label).
 
+`record_format: sequences` records (packed, unmasked: `input_ids`, `input_mask`,
+`segment_ids`) are masked as they are read (`dynamic_masking.DynamicMasker`, keyed by the
+batch's step), so the model receives the same inputs as from static records, without
+`next_sentence_labels`.
+
 Records of the wrong length (examples written with another seq_length or
 max_predictions_per_seq) fail with a message naming the feature, the expected and found
 lengths and the setting to change, in two places, so that the hot path stays the plain
@@ -35,6 +40,7 @@ from components import features
 from components.errors import BertpipeError
 from components.trainer import input_reader
 from components.trainer.configs import DataConfig
+from components.trainer.dynamic_masking import DynamicMasker
 from components.trainer.models import bert
 
 _MODEL_NAMES = {
@@ -63,19 +69,33 @@ class BertPretrainDataLoader:
 
     def __init__(self, params: DataConfig):
         self._params = params
-        self._spec = params.schema.parse_spec()
-        if not params.use_next_sentence_label:
+        self._masker = None
+        self._pipeline = (1, 0)
+        if params.record_format == "sequences":
+            self._spec = features.SequenceSchema(params.seq_length).parse_spec()
+            self._masker = DynamicMasker.from_config(params.masking, params.max_predictions_per_seq)
+        else:
+            self._spec = params.schema.parse_spec()
+        if features.NEXT_SENTENCE_LABELS in self._spec and not params.use_next_sentence_label:
             del self._spec[features.NEXT_SENTENCE_LABELS]
         if params.use_position_id:
             self._spec[features.POSITION_IDS] = tf.io.FixedLenFeature([params.seq_length], tf.int64)
 
-    def decode(self, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
-        """Serialized records [batch] -> schema features [batch, length], int32/float32."""
+    def decode(self, serialized: tf.Tensor, key: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
+        """Serialized records [batch] -> schema features [batch, length], int32/float32.
+
+        Sequences are masked here, with the draws of batch `key` (its step or index).
+        """
         parsed = tf.io.parse_example(serialized, self._spec)
-        return {
+        decoded = {
             name: tf.cast(value, tf.int32) if value.dtype == tf.int64 else value
             for name, value in parsed.items()
         }
+        if self._masker is not None:
+            seed = self._masker.seed_for(key, self._params.is_training, self._pipeline)
+            masked = self._masker(decoded[features.INPUT_IDS], decoded[features.INPUT_MASK], seed)
+            decoded.update(masked)
+        return decoded
 
     def parse(self, decoded: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         """Decoded schema features -> model inputs and labels (see the module docstring)."""
@@ -89,6 +109,12 @@ class BertPretrainDataLoader:
     def check_record(self, serialized: bytes, source: str = "a record") -> None:
         """Raises BertpipeError unless `serialized` has every feature at its length."""
         feature_map = tf.train.Example.FromString(serialized).features.feature
+        if self._masker is not None and features.MASKED_LM_POSITIONS in feature_map:
+            raise BertpipeError(
+                f"record_format=sequences, but {source} is already masked (a static "
+                "record): set record_format=static, or generate the examples with "
+                "format: sequences."
+            )
         for name, spec in self._spec.items():
             if name not in feature_map:
                 raise BertpipeError(f"{_missing_message(name)} (in {source})")
@@ -106,7 +132,11 @@ class BertPretrainDataLoader:
         Raises:
           BertpipeError: no file matches, or the first record has the wrong lengths.
         """
-        reader = input_reader.InputReader(self._params, self.decode, self.parse)
+        if input_context is not None:
+            self._pipeline = (input_context.num_input_pipelines, input_context.input_pipeline_id)
+        reader = input_reader.InputReader(
+            self._params, self.decode, self.parse, keyed=self._masker is not None
+        )
         if tf.executing_eagerly():  # The host builds input pipelines eagerly.
             first = reader.first_record()
             if first is not None:

@@ -185,9 +185,14 @@ class Trainer:
         self.summaries.write("validation", logs, self.step)
         return logs
 
-    def train_iterator(self):
-        """A new iterator over the distributed training split."""
-        return iter(self._distribute(self.task.config.train_data))
+    def train_iterator(self, initial_step: int = 0):
+        """A new iterator over the distributed training split, its first batch at `initial_step`.
+
+        The step keys the draws of dynamic masking, so a resumed run masks its batches as
+        an uninterrupted run would.
+        """
+        data = dataclasses.replace(self.task.config.train_data, initial_step=initial_step)
+        return iter(self._distribute(data))
 
     def run_steps(self, iterator, num_steps: int) -> float:
         """Runs `num_steps` training steps in one device loop; their mean loss (host).
@@ -209,7 +214,7 @@ class Trainer:
         window = _Window(self.experiment.task.train_data.global_batch_size)
         history: list[tuple[int, float]] = []
         train_logs: dict[str, float] = {}
-        iterator = self.train_iterator() if start < trainer.train_steps else None
+        iterator = self.train_iterator(start) if start < trainer.train_steps else None
         step = start
         while step < trainer.train_steps:
             num_steps = next_loop_length(step, trainer, self._validates_periodically)

@@ -34,6 +34,8 @@ _FLAGS = {
     "--max-ngram-size": ("max_ngram_size", int, "mask runs of up to N whole words"),
     "--eval-fraction": ("eval_fraction", float, "share of documents in the eval split"),
     "--bucket-mb": ("bucket_mb", float, "MB of text per bucket (negative pool, memory)"),
+    "--format": ("format", str, "static (masked pairs, BERT) or sequences (packed, unmasked)"),
+    "--packing": ("packing", str, "sequences: full_sentences or doc_sentences"),
 }
 _SWITCHES = {
     "--whole-word-mask": ("whole_word_mask", "mask all pieces of a word together"),

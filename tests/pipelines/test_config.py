@@ -170,3 +170,10 @@ def test_print_config_shows_resolved_values(tmp_path, capsys):
     printed = yaml.safe_load(capsys.readouterr().out)
     assert printed["examples"]["dupe_factor"] == 2
     assert printed["pipeline_root"] == str(tmp_path / "root")
+
+
+def test_sequences_recipe_needs_an_mlm_experiment():
+    with pytest.raises(BertpipeError, match=r"training.experiment=bert/tiny trains a next-sen"):
+        config.load(None, ["examples.format=sequences"])
+    chosen = config.load(None, ["examples.format=sequences", "training.experiment=mlm/tiny"])
+    assert (chosen.examples.format, chosen.training.experiment) == ("sequences", "mlm/tiny")
