@@ -7,8 +7,9 @@ import pytest
 import tensorflow as tf
 
 from components import features, vocabulary
+from components.corpus import documents
 from components.errors import BertpipeError
-from components.example_gen import ExampleGenConfig, documents, sequences
+from components.example_gen import ExampleGenConfig, sequences
 from components.example_gen.generator import ExampleGenerator
 from components.example_gen.instances import TokenizedDocument
 from components.example_gen.stats import ExampleGenStats
