@@ -70,8 +70,27 @@ def match_corpus(patterns: Sequence[str]) -> list[tuple[str, int]]:
             )
         for m in files:
             documents.check_plain_text(m.path)
+            if local:
+                _check_local_file(m.path)
             found[m.path] = m.size_in_bytes
     return sorted(found.items())
+
+
+def _check_local_file(path: str) -> None:
+    """A local corpus path must be a readable file (Beam's match returns directories too)."""
+    if os.path.isdir(path):
+        raise BertpipeError(
+            f"corpus path {path!r} is a directory; give a glob of its text files, e.g. "
+            f"'{path.rstrip('/')}/*.txt'."
+        )
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:
+        raise BertpipeError(
+            f"cannot read corpus file {path!r} ({e.strerror}); fix its permissions or "
+            "leave it out of the corpus globs."
+        ) from None
 
 
 class CreateExamples(beam.PTransform):
