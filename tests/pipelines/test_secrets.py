@@ -50,3 +50,27 @@ def test_find_secrets_names_a_credential_in_a_url_or_setting(text, kind):
 )
 def test_find_secrets_passes_values_that_hold_no_credential(text):
     assert find_secrets(text) == []
+
+
+PLANTED = [
+    ("password in a URL", "https://alice:s3cret-pw" + "@proxy.example.com/tmp"),
+    ("AWS secret access key", "s3://b/x?aws_secret_access_key=" + AWS_SECRET),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind, value", PLANTED)
+@pytest.mark.parametrize("target", ["kubeflow", "vertex"])
+def test_compile_refuses_a_credential_in_any_value_for_every_target(target, kind, value, tmp_path):
+    from tests.pipelines.runners import compiled
+
+    config = compiled.KUBEFLOW_CONFIG if target == "kubeflow" else compiled.VERTEX_CONFIG
+    output = tmp_path / "p.yaml"
+    setting = f'training.params=["task.note={value}"]'
+    result = compiled.bertpipe(
+        "compile", "--target", target, "--config", config, "--output", str(output), "--set", setting
+    )
+    assert result.code == 2, result.err[-2000:]
+    assert f"would contain a credential ({kind})" in result.err
+    assert value not in result.err
+    assert not output.exists()
