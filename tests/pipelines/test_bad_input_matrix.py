@@ -34,6 +34,7 @@ TRAIN = ["train", "--experiment", "bert/tiny", "--param", "trainer.train_steps=2
 TRAIN += ["--param", "task.train_data.global_batch_size=8"]
 
 
+# Each case has its own --output: the cases run at the same time.
 @dataclasses.dataclass(frozen=True)
 class Case:
     """One row of the matrix: the command, and what must (not) be there afterwards."""
@@ -45,7 +46,6 @@ class Case:
 
 
 def _cases() -> dict[str, Case]:
-    out = "{w}/out"
     return {
         "examples_into_a_non_empty_output": Case(
             ("examples", "--corpus", WHALES, "--vocab", VOCAB, "--output", "{w}/full", *SMALL),
@@ -61,29 +61,53 @@ def _cases() -> dict[str, Case]:
             ("{w}/old/Split-train/stale-*", "{w}/.old.*"),
         ),
         "examples_blank_lines_only": Case(
-            ("examples", "--corpus", "{w}/blank.txt", "--vocab", VOCAB, "--output", out),
+            (
+                "examples",
+                "--corpus",
+                "{w}/blank.txt",
+                "--vocab",
+                VOCAB,
+                "--output",
+                "{w}/out_blank",
+            ),
             2,
             "holds no document (only blank lines?)",
-            (out, "{w}/.out.partial-*"),
+            ("{w}/out_blank", "{w}/.out_blank.partial-*"),
         ),
         "examples_one_document_in_the_eval_split": Case(
-            ("examples", "--corpus", "{w}/one_doc.txt", "--vocab", VOCAB, "--output", out)
+            (
+                "examples",
+                "--corpus",
+                "{w}/one_doc.txt",
+                "--vocab",
+                VOCAB,
+                "--output",
+                "{w}/out_one_doc",
+            )
             + ("--eval-fraction", "0.99", *SMALL),
             2,
             "the training split would be empty",
-            (out, "{w}/.out.partial-*"),
+            ("{w}/out_one_doc", "{w}/.out_one_doc.partial-*"),
         ),
         "examples_directory_as_corpus": Case(
-            ("examples", "--corpus", "{w}/a_dir", "--vocab", VOCAB, "--output", out),
+            ("examples", "--corpus", "{w}/a_dir", "--vocab", VOCAB, "--output", "{w}/out_dir"),
             2,
             "is a directory; give a glob of its text files",
-            (out, "{w}/.out.partial-*"),
+            ("{w}/out_dir", "{w}/.out_dir.partial-*"),
         ),
         "examples_compressed_corpus": Case(
-            ("examples", "--corpus", "{w}/corpus.txt.gz", "--vocab", VOCAB, "--output", out),
+            (
+                "examples",
+                "--corpus",
+                "{w}/corpus.txt.gz",
+                "--vocab",
+                VOCAB,
+                "--output",
+                "{w}/out_gz",
+            ),
             2,
             "is compressed; bertpipe reads plain UTF-8 text files",
-            (out, "{w}/.out.partial-*"),
+            ("{w}/out_gz", "{w}/.out_gz.partial-*"),
         ),
         "examples_output_is_a_file": Case(
             ("examples", "--corpus", WHALES, "--vocab", VOCAB, "--output", "{w}/a_file"),
@@ -92,10 +116,18 @@ def _cases() -> dict[str, Case]:
             ("{w}/.a_file.partial-*",),
         ),
         "examples_missing_corpus": Case(
-            ("examples", "--corpus", "{w}/nope/*.txt", "--vocab", VOCAB, "--output", out),
+            (
+                "examples",
+                "--corpus",
+                "{w}/nope/*.txt",
+                "--vocab",
+                VOCAB,
+                "--output",
+                "{w}/out_missing",
+            ),
             2,
             "matches no file",
-            (out, "{w}/.out.partial-*"),
+            ("{w}/out_missing", "{w}/.out_missing.partial-*"),
         ),
         "train_empty_training_split": Case(
             (*TRAIN, "--examples", "{w}/no_train", "--model-dir", "{w}/m_no_train"),
