@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -170,6 +171,9 @@ def _convert(hint: Any, value: Any, key: str, source: str) -> Any:
             raise BertpipeError(f"{key!r} in {source} must be an integer, got {value!r}.")
         return value
     if hint is float:
+        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+            # YAML 1.1 (PyYAML) reads `1e-4` (no dot) as a string; it is a number.
+            return float(value)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise BertpipeError(f"{key!r} in {source} must be a number, got {value!r}.")
         return float(value)
@@ -178,6 +182,9 @@ def _convert(hint: Any, value: Any, key: str, source: str) -> Any:
             raise BertpipeError(f"{key!r} in {source} must be a string, got {value!r}.")
         return value
     raise TypeError(f"configs: unsupported field type {hint!r} for {key!r}")
+
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
 def _join(prefix: str, key: Any) -> str:

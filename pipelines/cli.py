@@ -16,7 +16,7 @@ import os
 import sys
 import warnings
 
-from components.errors import BertpipeError
+from components.errors import BertpipeError, Preempted
 from pipelines import __version__
 
 # Only commands that work are listed; later work adds its module name here.
@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     except BertpipeError as e:
         print(f"{_PROG}: error: {e}", file=sys.stderr)
         return 2
+    except Preempted as e:
+        print(f"{_PROG}: {e}", file=sys.stderr)
+        return e.code
     except KeyboardInterrupt:
         print(f"{_PROG}: interrupted", file=sys.stderr)
         return 130

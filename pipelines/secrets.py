@@ -21,6 +21,20 @@ SECRET_PATTERNS = {
     "AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     "Slack token": re.compile(r"\bxox[abprs]-[0-9A-Za-z-]{10,}"),
     "bearer token": re.compile(r"(?i)\bauthorization:\s*bearer\s+[0-9A-Za-z._-]{20,}"),
+    # A password in a URL's userinfo, `user:password` before `@host` (RFC 3986 3.2.1).
+    # A `${VAR}` placeholder is not a password.
+    "password in a URL": re.compile(
+        r"\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@\"'\\]+:(?!\$)[^/\s@\"'\\]+@"
+    ),
+    "AWS secret access key": re.compile(
+        r"(?i)\b(?:aws_?)?secret_?(?:access_?)?key\\?[\"']?\s*[=:]\s*\\?[\"']?"
+        r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"
+    ),
+    # Signed URLs (S3 SigV2/SigV4, GCS V4, Azure SAS) and secret-named query parameters.
+    "credential in a URL query": re.compile(
+        r"(?i)[?&](?:X-Amz-Signature|X-Amz-Security-Token|X-Goog-Signature|Signature|sig|"
+        r"[a-z_]*(?:secret|password|passwd|token|api_?key)[a-z_]*)=[^&\s\"'\\]{8,}"
+    ),
 }
 
 

@@ -68,10 +68,22 @@ def match_files(corpus: Corpus) -> list[CorpusFile]:
         compression = formats.compression_of(path)
         fmt = formats.format_of(path, corpus.format.input_format)
         if size:
-            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-                formats.check_file(path, fmt, compression, f.read(formats.HEAD_BYTES))
+            formats.check_file(path, fmt, compression, _head(path))
         files.append(CorpusFile(path, size, fmt, compression))
     return files
+
+
+def _head(path: str) -> bytes:
+    """The first bytes of `path`; an unreadable file or a directory is one clear error."""
+    try:
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+            return f.read(formats.HEAD_BYTES)
+    except (OSError, BeamIOError) as e:
+        reason = getattr(e, "strerror", None) or str(e).splitlines()[0][:200]
+        raise BertpipeError(
+            f"cannot read corpus file {path!r} ({reason}); fix its permissions, or leave it "
+            "(or the directory it is in) out of the corpus globs."
+        ) from None
 
 
 def _match(pattern: str) -> dict[str, int]:

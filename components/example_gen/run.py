@@ -2,7 +2,7 @@
 
 Checks the vocabulary and the corpus before any pipeline starts, runs the Beam transforms,
 writes the vocabulary copy and the config beside the splits, refuses a run that produced no
-example (naming why), and checks that every output file exists.
+example or no training example (naming why), and checks that every output file exists.
 """
 
 from __future__ import annotations
@@ -82,6 +82,8 @@ def run_example_gen(
     stats = _read_stats(output_dir)
     if stats["total"]["instances"] == 0:
         raise BertpipeError(_why_no_instances(corpus, stats))
+    if stats["train"]["instances"] == 0:
+        raise BertpipeError(_why_no_training_examples(corpus, stats, config))
     layout.check_outputs(output_dir)
     return RunSummary(stats, seconds)
 
@@ -117,3 +119,13 @@ def _why_no_instances(corpus: Corpus, stats: dict) -> str:
             "with a blank line; at least two are needed."
         )
     return f"{where} gave no example; see {layout.STATS_FILENAME}."
+
+
+def _why_no_training_examples(corpus: Sequence[str], stats: dict, config: ExampleGenConfig) -> str:
+    evaluation = stats["eval"]
+    return (
+        f"corpus {list(corpus)} gave {evaluation['instances']} example(s), all in the eval "
+        f"split ({evaluation['documents']} of {stats['total']['documents']} document(s) "
+        f"went there with eval_fraction {config.eval_fraction}): the training split would "
+        "be empty. Add documents (a blank line between them) or lower the eval fraction."
+    )

@@ -290,15 +290,14 @@ class LoadedModel:
     info: dict
 
 
-def load_exported(export_dir: str) -> LoadedModel:
-    """Reads an export written by `export_model` (see `LoadedModel`).
+def check_complete(export_dir: str) -> str:
+    """Refuses a half-written export (no marker, vocabulary or checkpoint); its checkpoint.
+
+    `bertpipe_model.json` is written last, so an export without it is incomplete.
 
     Raises:
       BertpipeError: `export_dir` is not a complete bertpipe export (names what is missing).
     """
-    from components import vocabulary
-    from components.tokenization import Normalization
-
     info_path = _join(export_dir, "assets", INFO_FILENAME)
     vocab_path = _join(export_dir, "assets", VOCAB_FILENAME)
     checkpoint = tf.train.latest_checkpoint(_join(export_dir, CHECKPOINT_DIR))
@@ -317,6 +316,21 @@ def load_exported(export_dir: str) -> LoadedModel:
             f"{', '.join(missing)}. Give the directory the trainer exported (TFX: the Model "
             f"artifact's Format-Serving/), or re-run training."
         )
+    return checkpoint
+
+
+def load_exported(export_dir: str) -> LoadedModel:
+    """Reads an export written by `export_model` (see `LoadedModel`).
+
+    Raises:
+      BertpipeError: `export_dir` is not a complete bertpipe export (names what is missing).
+    """
+    from components import vocabulary
+    from components.tokenization import Normalization
+
+    checkpoint = check_complete(export_dir)
+    info_path = _join(export_dir, "assets", INFO_FILENAME)
+    vocab_path = _join(export_dir, "assets", VOCAB_FILENAME)
     with tf.io.gfile.GFile(info_path) as f:
         info = json.load(f)
     experiment = configs.from_dict(ExperimentConfig, info["experiment"], source=info_path)

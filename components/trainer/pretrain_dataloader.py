@@ -186,10 +186,12 @@ def _missing_message(name: str) -> str:
 def reraise_record_errors(params: DataConfig | None = None):
     """Re-raises the input pipeline's record errors as BertpipeError with the fix.
 
-    Wrong-length or missing features: the message names the feature, the lengths and the
-    setting to change. A corrupt TFRecord file (`DataLossError`, when `params` is given):
-    the input files are scanned on the host and the message names the corrupt file. Wrap
-    the code that iterates the dataset (a training loop, an evaluation). Other errors pass
+    A training split with no batch (`OutOfRangeError` from the repeated input): the
+    message names the split. Wrong-length or missing features: the message names the
+    feature, the lengths and the setting to change. A corrupt TFRecord file
+    (`DataLossError`, when `params` is given): the input files are scanned on the host and
+    the message names the corrupt file. Wrap the code that iterates the dataset (a
+    training loop, an evaluation). Other errors pass
     through unchanged.
 
     Args:
@@ -197,6 +199,16 @@ def reraise_record_errors(params: DataConfig | None = None):
     """
     try:
         yield
+    except tf.errors.OutOfRangeError:
+        # The training input repeats: it ends at once only when it has no full batch.
+        if params is None or not params.is_training:
+            raise
+        raise BertpipeError(
+            f"the training split ({', '.join(params.input_path)}) gave no batch: it holds no "
+            f"records, or fewer than global_batch_size={params.global_batch_size} with "
+            "drop_remainder; generate the examples from more text, or lower "
+            "task.train_data.global_batch_size."
+        ) from None
     except tf.errors.DataLossError:
         corrupt = None
         if params is not None:

@@ -26,7 +26,7 @@ import tensorflow as tf
 import tf_keras
 
 from components.errors import BertpipeError
-from components.trainer import distribute, optimization, registry
+from components.trainer import distribute, optimization, preemption, registry
 from components.trainer.checkpoints import CheckpointSaver
 from components.trainer.experiment import ExperimentConfig, TrainerConfig
 from components.trainer.pretrain_dataloader import reraise_record_errors
@@ -48,7 +48,9 @@ class TrainResult:
       start_step: the step the run started (or resumed) from.
       train_logs: the last summary window: loss, learning_rate, examples_per_second and
         each task metric.
-      validation_logs: the final validation's task metrics (empty without validation data).
+      validation_logs: the final validation's task metrics (empty without validation data
+        or when the validation split is empty: see `validation_skipped`).
+      validation_skipped: why the final validation did not run, when it had data paths.
       loss_history: (step, mean training loss of the window) for every summary window.
     """
 
@@ -58,6 +60,7 @@ class TrainResult:
     train_logs: dict[str, float]
     validation_logs: dict[str, float]
     loss_history: list[tuple[int, float]]
+    validation_skipped: str | None = None
 
 
 class Trainer:
@@ -105,6 +108,7 @@ class Trainer:
         )
         chief = distribute.is_chief(strategy)
         self.summaries = Summaries(summary_dir if chief else None)
+        self.validation_skipped: str | None = None
         self._train_loop = self._make_train_loop()
         self._validation_loop = self._make_validation_loop()
 
@@ -173,13 +177,23 @@ class Trainer:
         return validation_loop
 
     def evaluate(self, num_steps: int | None = None) -> dict[str, float]:
-        """Validates on `num_steps` batches (None = the whole split); task metrics by name."""
+        """Validates on `num_steps` batches (None = the whole split); task metrics by name.
+
+        An empty validation split gives no metrics (`{}`) and sets `validation_skipped`.
+        """
         for metric in self.validation_metrics:
             metric.reset_state()
         data = self.task.config.validation_data
         with reraise_record_errors(data):
             iterator = iter(self._distribute(data))
             steps = int(self._validation_loop(iterator, tf.constant(num_steps or _ALL_STEPS)))
+        if steps == 0:
+            # Metrics of no batches read 0.0: a perfect-looking model. Say so instead.
+            self.validation_skipped = (
+                f"the validation split ({', '.join(data.input_path)}) holds no records"
+            )
+            _log.warning("validation skipped: %s", self.validation_skipped)
+            return {}
         logs = {m.name: float(m.result()) for m in self.validation_metrics}
         _log.info("validation at step %d (%d batches): %s", self.step, steps, _format(logs))
         self.summaries.write("validation", logs, self.step)
@@ -203,7 +217,12 @@ class Trainer:
             return float(self._train_loop(iterator, tf.constant(num_steps)))
 
     def train(self) -> TrainResult:
-        """Restores or initialises, trains to `train_steps`, checkpoints, validates."""
+        """Restores or initialises, trains to `train_steps`, checkpoints, validates.
+
+        Raises:
+          preemption.Preempted: SIGTERM came (to any worker); a checkpoint was saved at
+            the step all workers reached, and the process should exit (status 143).
+        """
         trainer = self.experiment.trainer
         start = self.checkpoints.restore_or_initialize(lambda: self.task.initialize(self.model))
         if start > trainer.train_steps:
@@ -211,10 +230,31 @@ class Trainer:
                 f"the checkpoint in {self.checkpoints.directory} is at step {start}, past "
                 f"train_steps={trainer.train_steps}; raise train_steps or use a new directory."
             )
+        self._history: list[tuple[int, float]] = []
+        self._train_logs: dict[str, float] = {}
+        if start < trainer.train_steps:
+            with preemption.PreemptionWatcher(self.strategy) as watcher:
+                self._train_from(start, watcher)
+            self.checkpoints.save()
+        validation_logs = (
+            self.evaluate(trainer.validation_steps) if self.has_validation_data else {}
+        )
+        self.summaries.flush()
+        return TrainResult(
+            self,
+            self.step,
+            start,
+            self._train_logs,
+            validation_logs,
+            self._history,
+            self.validation_skipped,
+        )
+
+    def _train_from(self, start: int, watcher: preemption.PreemptionWatcher) -> None:
+        """Device loops from `start` to `train_steps`, with the host work between them."""
+        trainer = self.experiment.trainer
         window = _Window(self.experiment.task.train_data.global_batch_size)
-        history: list[tuple[int, float]] = []
-        train_logs: dict[str, float] = {}
-        iterator = self.train_iterator(start) if start < trainer.train_steps else None
+        iterator = self.train_iterator(start)
         step = start
         while step < trainer.train_steps:
             num_steps = next_loop_length(step, trainer, self._validates_periodically)
@@ -225,20 +265,18 @@ class Trainer:
             if not math.isfinite(loss):
                 raise BertpipeError(f"training diverged: loss is {loss} at step {step}.")
             if step % trainer.summary_interval == 0 or step == trainer.train_steps:
-                train_logs = self._summarize(step, window)
-                history.append((step, train_logs["loss"]))
+                self._train_logs = self._summarize(step, window)
+                self._history.append((step, self._train_logs["loss"]))
                 window = _Window(window.batch_size)
+            if step < trainer.train_steps and watcher.agreed():
+                self.summaries.flush()
+                path = self.checkpoints.save()
+                _log.warning("SIGTERM: checkpoint at step %d saved; stopping", step)
+                raise preemption.Preempted(step, path)
             if step % trainer.checkpoint_interval == 0 and step < trainer.train_steps:
                 self.checkpoints.save()
             if self._validation_due(step):
                 self.evaluate(trainer.validation_steps)
-        if start < trainer.train_steps:
-            self.checkpoints.save()
-        validation_logs = (
-            self.evaluate(trainer.validation_steps) if self.has_validation_data else {}
-        )
-        self.summaries.flush()
-        return TrainResult(self, step, start, train_logs, validation_logs, history)
 
     @property
     def _validates_periodically(self) -> bool:

@@ -4,9 +4,10 @@ Reads the corpus (BERT layout, paragraphs, JSON lines or Parquet, optionally gzi
 zstd compressed; see --input-format), tokenizes it with the vocabulary, and writes
 OUTPUT/Split-train/ and OUTPUT/Split-eval/ (gzip TFRecords), OUTPUT/vocab.txt,
 OUTPUT/example_gen_config.json and OUTPUT/stats.json: the same layout as the component's
-Examples artifact. Any other option is passed to Apache Beam, e.g.
---direct_running_mode=multi_processing --direct_num_workers=4, or --runner=DataflowRunner
---project=P --region=R --temp_location=gs://B/tmp.
+Examples artifact. The output appears only when complete (written aside, then moved); an
+--output that holds files is refused unless --replace. Any other option is passed to Apache
+Beam, e.g. --direct_running_mode=multi_processing --direct_num_workers=4, or
+--runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp.
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ def add_arguments(parser) -> None:
         "--vocab", required=True, help="vocab.txt, a directory holding one, or bert-base-uncased"
     )
     parser.add_argument("--output", required=True, help="output directory (local or gs://)")
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace an --output directory that already holds files (whole, never merged)",
+    )
     for flag, (field, kind, text) in _FLAGS.items():
         default = getattr(defaults, field)
         parser.add_argument(flag, type=kind, default=None, help=f"{text} (default {default})")
@@ -73,6 +79,7 @@ def run(args) -> int:
 
     from components.example_gen.config import ExampleGenConfig
     from components.example_gen.run import run_example_gen
+    from pipelines import outputs
     from pipelines.beam_args import pipeline_options
 
     given = {field: getattr(args, _dest(flag)) for flag, (field, _, _) in _FLAGS.items()}
@@ -82,18 +89,21 @@ def run(args) -> int:
     # Beam's worker processes inherit this: google-api-core warns on every import there.
     os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning")
     options = pipeline_options(args.beam_args, command="bertpipe examples")
-    progress = _Progress(args.output)
-    try:
-        summary = run_example_gen(
-            corpus,
-            args.vocab,
-            config,
-            args.output,
-            lambda: beam.Pipeline(options=options),
-            on_planned=progress.start,
-        )
-    finally:
-        progress.stop()
+    outputs.check_writable(args.output, args.replace)
+    # Written aside and moved into place only when complete: a failed run leaves nothing.
+    with outputs.written_aside(args.output, args.replace) as staging:
+        progress = _Progress(args.output, staging)
+        try:
+            summary = run_example_gen(
+                corpus,
+                args.vocab,
+                config,
+                staging,
+                lambda: beam.Pipeline(options=options),
+                on_planned=progress.start,
+            )
+        finally:
+            progress.stop()
     _print_summary(summary, args.output)
     return 0
 
@@ -105,8 +115,9 @@ def _dest(flag: str) -> str:
 class _Progress:
     """Prints what is planned, then every few seconds how much has been written."""
 
-    def __init__(self, output_dir: str):
+    def __init__(self, output_dir: str, staging_dir: str):
         self._output_dir = output_dir
+        self._staging_dir = staging_dir
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
         self._start = time.monotonic()
@@ -130,7 +141,7 @@ class _Progress:
     def _loop(self) -> None:
         while not self._done.wait(_PROGRESS_SECONDS):
             elapsed = time.monotonic() - self._start
-            written = _bytes_under(self._output_dir)
+            written = _bytes_under(self._staging_dir)
             detail = f", {written / 1e6:.1f} MB of examples written" if written is not None else ""
             print(f"bertpipe examples: running {elapsed:.0f} s{detail}", flush=True)
 

@@ -35,9 +35,18 @@ def run(args) -> int:
     from components.errors import BertpipeError
     from components.pusher import versions
     from components.serving import fill_mask
+    from components.trainer import export
 
     path = versions.resolve_model_dir(args.model, "--model")
-    signatures = tf.saved_model.load(path).signatures
+    export.check_complete(path)  # What `evaluate` refuses, `predict` refuses too.
+    try:
+        signatures = tf.saved_model.load(path).signatures
+    except (tf.errors.OpError, OSError, ValueError) as e:
+        reason = str(getattr(e, "message", e)).splitlines()[0][:300]
+        raise BertpipeError(
+            f"cannot load the SavedModel in {path} ({reason}); the export is damaged "
+            "(truncated or partly copied?): copy it again or re-export it."
+        ) from None
     if fill_mask.SIGNATURE_NAME not in signatures:
         raise BertpipeError(
             f"{path} has no {fill_mask.SIGNATURE_NAME} signature (it has {sorted(signatures)}); "
@@ -48,7 +57,8 @@ def run(args) -> int:
     except tf.errors.InvalidArgumentError as e:
         # The signature's own message says which text and what is expected.
         found = re.search(r"assertion failed: \[(fill_mask: .*)\]", e.message)
-        raise BertpipeError(found.group(1).replace('\\"', '"') if found else e.message) from None
+        message = found.group(1).replace('\\"', '"') if found else e.message
+        raise BertpipeError(_shorten(message)) from None
     results = fill_mask.predictions(outputs, top_k=args.top_k)
     for text, masks in zip(args.texts, results):
         print(text)
@@ -56,3 +66,9 @@ def run(args) -> int:
             shown = "  ".join(f"{token} {math.exp(score):.3f}" for token, score in fills)
             print(f"  [MASK] {i}: {shown}")
     return 0
+
+
+def _shorten(message: str, limit: int = 400) -> str:
+    """One readable line: the signature's message echoes the text, which may be long."""
+    line = " ".join(message.split())
+    return line if len(line) <= limit else f"{line[: limit - 40]} ... ({len(line)} characters)"

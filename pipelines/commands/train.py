@@ -11,8 +11,10 @@ export), on this machine's CPU/GPUs, a TPU VM, or a multi-worker cluster (TF_CON
 `--examples DIR` (an example generator output) supplies the train/eval splits, the
 vocabulary and the record lengths; with globs, they come from the directory the globs are
 in when it is one, else from `--vocab` and the experiment. A killed run started again with
-the same --model-dir continues from its latest checkpoint. Outputs under --model-dir:
-checkpoints/, summaries/ (TensorBoard), export/ (the SavedModel, unless --export-dir).
+the same --model-dir continues from its latest checkpoint; on SIGTERM (preemption) the
+run saves a checkpoint at the next step boundary and exits with status 143. Outputs
+under --model-dir: checkpoints/, summaries/ (TensorBoard), export/ (the SavedModel,
+unless --export-dir).
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ def run(args) -> int:
     print(f"bertpipe: trained {args.experiment} to step {result.step}", flush=True)
     for name, value in sorted(result.validation_logs.items()):
         print(f"  validation {name:<24} {value:.4f}")
+    if result.validation_skipped:
+        print(f"  validation skipped: {result.validation_skipped}")
     if not distribute.is_chief(result.trainer.strategy):
         return 0
     export_dir = args.export_dir or _join(args.model_dir, "export")

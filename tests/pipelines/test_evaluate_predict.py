@@ -86,3 +86,51 @@ def test_predict_top_k_beyond_the_exported_fills_is_an_error(masked_lm_exports, 
     status = cli.main(["predict", "--model", masked_lm_exports.good, "--top-k", top_k, "[MASK]"])
     assert status == 2
     assert "fills per [MASK]; ask for 1 to 10" in capsys.readouterr().err
+
+
+def _copy_export(masked_lm_exports, tmp_path):
+    import shutil
+
+    copy = str(tmp_path / "Format-Serving")
+    shutil.copytree(masked_lm_exports.good, copy)
+    return copy
+
+
+def test_predict_refuses_a_half_written_export_as_evaluate_does(
+    masked_lm_exports, tmp_path, capsys
+):
+    export = _copy_export(masked_lm_exports, tmp_path)
+    os.remove(os.path.join(export, "assets", "bertpipe_model.json"))  # Written last.
+    assert cli.main(["predict", "--model", export, "a [MASK]"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"bertpipe: error: {export} is not a complete bertpipe model export: missing "
+        "assets/bertpipe_model.json. Give the directory the trainer exported (TFX: the Model "
+        "artifact's Format-Serving/), or re-run training."
+    )
+
+
+def test_predict_names_the_export_when_its_variables_are_truncated(
+    masked_lm_exports, tmp_path, capsys
+):
+    import glob
+
+    export = _copy_export(masked_lm_exports, tmp_path)
+    (data,) = glob.glob(os.path.join(export, "variables", "variables.data-*"))
+    with open(data, "r+b") as f:
+        f.truncate(os.path.getsize(data) // 2)
+    assert cli.main(["predict", "--model", export, "a [MASK]"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith(f"bertpipe: error: cannot load the SavedModel in {export} (")
+    assert err.endswith(
+        "the export is damaged (truncated or partly copied?): copy it again or re-export it."
+    )
+
+
+def test_predict_shortens_an_error_that_echoes_a_long_text(masked_lm_exports, capsys):
+    text = "whale " * 10000  # no [MASK]: the signature's message echoes the text
+    assert cli.main(["predict", "--model", masked_lm_exports.good, text]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and len(err) < 500
+    assert err.startswith("bertpipe: error: fill_mask: input text at index [0] has no [MASK]")

@@ -1,7 +1,7 @@
 """`bertpipe train` end to end on examples from the example generator: loss falls, the
-export loads in a fresh process, and a run killed with SIGKILL after a checkpoint resumes
-to exactly the requested step with its optimizer state (it ends where an uninterrupted run
-ends).
+export loads in a fresh process, and a run killed with SIGKILL after a checkpoint, or
+preempted with SIGTERM between checkpoints, resumes to exactly the requested step with its
+optimizer state (it ends where an uninterrupted run ends).
 
 Every batch holds the whole training split and dropout is off, so an uninterrupted run
 and a killed-and-resumed one compute the same updates, up to floating-point summation
@@ -43,17 +43,18 @@ PARAMS = [
 ]
 
 
-def _args(examples, model_dir):
+def _args(examples, model_dir, extra=()):
     args = ["train", "--experiment", "bert/tiny", "--examples", examples.root]
     args += ["--model-dir", model_dir]
     # One batch = the whole training split (its records in any order).
-    for param in [*PARAMS, f"task.train_data.global_batch_size={examples.train_examples}"]:
+    batch = f"task.train_data.global_batch_size={examples.train_examples}"
+    for param in [*PARAMS, batch, *extra]:
         args += ["--param", param]
     return args
 
 
-def _start(examples, model_dir):
-    args = _args(examples, model_dir)
+def _start(examples, model_dir, extra=()):
+    args = _args(examples, model_dir, extra)
     code = f"import sys; from pipelines.cli import main; sys.exit(main({args!r}))"
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), TF_CPP_MIN_LOG_LEVEL="3")
     return subprocess.Popen(
@@ -131,6 +132,53 @@ def _checkpoint(directory):
         for name in reader.get_variable_to_shape_map()
         if name != "save_counter/.ATTRIBUTES/VARIABLE_VALUE" and not name.startswith("_")
     }
+
+
+def _checkpoint_steps(model_dir):
+    return sorted(
+        int(p.rsplit("-", 1)[1].split(".")[0])
+        for p in glob.glob(f"{model_dir}/checkpoints/ckpt-*.index")
+    )
+
+
+def _assert_ends_as_the_reference(model_dir, reference_dir):
+    assert _checkpoint_steps(model_dir)[-1] == STEPS  # ends at the requested step
+    resumed = _checkpoint(os.path.join(model_dir, "checkpoints"))
+    expected = _checkpoint(os.path.join(reference_dir, "checkpoints"))
+    assert resumed.keys() == expected.keys()
+    assert resumed["optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"] == STEPS
+    for name, value in expected.items():
+        np.testing.assert_allclose(resumed[name], value, rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+def test_a_preempted_run_checkpoints_at_the_signal_and_resumes_to_the_same_weights(
+    reference, tmp_path
+):
+    examples, reference_dir = reference
+    model_dir = str(tmp_path / "preempted")
+    # No periodic checkpoint before the end: only the SIGTERM one can be resumed from.
+    first = _start(examples, model_dir, [f"trainer.checkpoint_interval={STEPS}"])
+    lines = []
+    for line in first.stderr:  # progress lines: "HH:MM:SS step 10/40  loss ..."
+        lines.append(line)
+        if " step 10/40 " in line:
+            first.send_signal(signal.SIGTERM)
+            break
+    _, rest = first.communicate(timeout=120)
+    stderr = "".join(lines) + rest
+    assert first.returncode == 143, stderr[-3000:]
+    steps = _checkpoint_steps(model_dir)
+    assert len(steps) == 1 and 10 <= steps[0] < STEPS, (steps, stderr[-3000:])
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith(f"bertpipe: preempted (SIGTERM): checkpoint saved at step {steps[0]}")
+    assert "Traceback" not in stderr
+    assert not os.path.exists(os.path.join(model_dir, "export"))
+
+    second = _start(examples, model_dir)
+    _, stderr = second.communicate(timeout=600)
+    assert second.returncode == 0, stderr[-3000:]
+    assert f"training continues from step {steps[0]}" in stderr
+    _assert_ends_as_the_reference(model_dir, reference_dir)
 
 
 def test_a_killed_run_resumes_to_exactly_the_requested_step_with_its_optimizer_state(

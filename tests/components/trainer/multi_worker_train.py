@@ -1,10 +1,12 @@
 """One worker of a two-worker bert/tiny run (TF_CONFIG set by test_multi_worker.py).
 
-Usage: multi_worker_train.py EXAMPLES_DIR MODEL_DIR OUTPUT.npz
+Usage: multi_worker_train.py EXAMPLES_DIR MODEL_DIR OUTPUT.npz [KEY=VALUE ...]
 
 Resolves the experiment as `bertpipe train --examples` does, trains it through
 `train_lib.run_experiment` (the strategy is chosen from TF_CONFIG: multi-worker), and
-saves this worker's final weights and step for the test to compare.
+saves this worker's final weights and step for the test to compare. Extra KEY=VALUE
+arguments override PARAMS. On SIGTERM the trainer's `Preempted` (a SystemExit) ends the
+process with status 143 and no OUTPUT.
 """
 
 import logging
@@ -20,15 +22,19 @@ PARAMS = [
     "trainer.checkpoint_interval=8",
     "trainer.summary_interval=4",
     "trainer.optimizer.warmup_steps=2",
-    "task.train_data.global_batch_size=8",
+    "task.model.dropout_rate=0.0",
+    "task.model.attention_dropout_rate=0.0",
+    # The whole split per step (32 records per worker, its record shard): every step
+    # sees the same data, so a resumed run computes what an uninterrupted one does.
+    "task.train_data.global_batch_size=64",
     "task.validation_data.global_batch_size=8",
     "runtime.distribution_strategy=auto",
 ]
 
 
-def main(examples: str, model_dir: str, output: str) -> None:
+def main(examples: str, model_dir: str, output: str, *extra: str) -> None:
     logging.basicConfig(level=logging.INFO, format="%(name)s %(message)s")
-    loaded = experiments.load_experiment("bert/tiny", params=PARAMS)
+    loaded = experiments.load_experiment("bert/tiny", params=[*PARAMS, *extra])
     metadata = examples_metadata.read_examples_metadata(examples)
     experiment = examples_metadata.apply_examples_metadata(
         loaded.config, metadata, loaded.user_keys
