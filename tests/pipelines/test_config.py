@@ -131,7 +131,7 @@ def test_run_refuses_a_bad_config_before_any_component_runs(tmp_path, capsys):
     assert err == [
         f"bertpipe: error: unknown key 'training.train_step' in {path}; did you mean "
         "'training.train_steps'? Valid keys here: checkpoint_dir, eval_steps, experiment, "
-        "experiment_config, params, train_steps."
+        "experiment_config, fresh_start, params, train_steps."
     ]
     assert not (tmp_path / "root").exists()
 

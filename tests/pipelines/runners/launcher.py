@@ -102,7 +102,7 @@ class LocalLauncher:
         platform_spec: dict | None = None,
         run_id: str = "run-1",
         start: pod_lib.StartStep = pod_lib.start_in_namespace,
-        timeout: float = 900,
+        timeout: float = 3600,
     ):
         assert backend in (KUBEFLOW, VERTEX), backend
         self.spec, self.backend, self.run_id = pipeline_spec, backend, run_id
@@ -189,6 +189,7 @@ class LocalLauncher:
                     raise StepFailed(f"step {task} was killed (stop_when)")
                 if time.monotonic() > deadline:
                     process.kill()
+                    process.wait()
                     raise StepFailed(f"step {task} ran over {self.timeout} s")
                 time.sleep(0.1)
         text = log_path.read_text()
