@@ -32,12 +32,13 @@ from components.trainer.models.bert_pretrainer import (
 )
 from components.trainer.pretrain_dataloader import BertPretrainDataLoader
 from components.trainer.task import Task
-
-MASKED_LM_ACCURACY = "masked_lm_accuracy"
-MASKED_LM_LOSS = "masked_lm_loss"
-NEXT_SENTENCE_ACCURACY = "next_sentence_accuracy"
-NEXT_SENTENCE_LOSS = "next_sentence_loss"
-TOTAL_LOSS = "total_loss"
+from components.trainer.tasks.metric_names import (
+    MASKED_LM_ACCURACY,
+    MASKED_LM_LOSS,
+    NEXT_SENTENCE_ACCURACY,
+    NEXT_SENTENCE_LOSS,
+    TOTAL_LOSS,
+)
 
 
 @tf.function(jit_compile=True)
