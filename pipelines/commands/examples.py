@@ -73,8 +73,6 @@ def run(args) -> int:
     given.update({field: getattr(args, _dest(flag)) for flag, (field, _) in _SWITCHES.items()})
     config = ExampleGenConfig(**{k: v for k, v in given.items() if v is not None})
     corpus = [g.strip() for g in args.corpus.split(",") if g.strip()]
-    # Beam's worker processes inherit this: google-api-core warns on every import there.
-    os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning")
     options = pipeline_options(args.beam_args, command="bertpipe examples")
     progress = _Progress(args.output)
     try:

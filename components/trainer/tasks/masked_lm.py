@@ -46,9 +46,9 @@ def _vocabulary_cross_entropy(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor
     """Sparse softmax cross-entropy over the vocabulary, compiled with XLA.
 
     The [batch, max_predictions, vocab] softmax is the largest elementwise work of a
-    training step. TensorFlow's CPU kernel for it took 280 ms per bert/tiny batch of 32
-    here, XLA's fused version 120 ms (forward + backward), which made the whole step 1.2x
-    faster on CPU (`benchmarks/trainer.py`); on TPUs everything is compiled anyway.
+    training step, and XLA's fused kernel is faster than TensorFlow's on CPU (figures in
+    benchmarks/README.md, from `benchmarks/trainer.py`); on TPUs everything is compiled
+    anyway.
     """
     # As [positions, vocab]: with 2-D logits TensorFlow adds no runtime shape assertion
     # (which XLA would drop with a warning on every compilation).
