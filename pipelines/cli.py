@@ -99,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     console.configure(verbose=args.verbose)
+    if argv is None and not args.verbose:  # the `bertpipe` command, not a caller's main([...])
+        console.filter_native_stderr()
     try:
         return int(args._run(args) or 0)
     except BertpipeError as e:

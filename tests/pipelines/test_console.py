@@ -53,7 +53,7 @@ def test_run_prints_no_library_warning_or_log_by_default(tmp_path):
     path = tmp_path / "pipeline.yaml"
     path.write_text(yaml.safe_dump(config))
 
-    result = _bertpipe("run", "--config", str(path))
+    result = _bertpipe("run", "--config", str(path), timeout=1800)
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert result.stderr == ""
@@ -108,6 +108,33 @@ def test_quiet_console_hides_library_warnings_but_not_errors():
     assert "warning" not in result.stderr.lower()
 
 
+def test_native_stderr_filter_drops_xla_info_lines_but_not_errors():
+    code = (
+        "import os, sys\n"
+        "from pipelines import console\n"
+        "console.configure(verbose=False)\n"
+        "console.filter_native_stderr()\n"
+        "import tensorflow as tf\n"
+        "print(float(tf.function(jit_compile=True)(lambda x: x * 2.0)(tf.constant(1.5))))\n"
+        "os.write(2, b'E0000 00:00:1.0 1 native.cc:1] a native error\\n')\n"
+        "raise RuntimeError('a real failure')\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    for name in ("PYTHONWARNINGS", "TF_CPP_MIN_LOG_LEVEL"):
+        env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
+    )
+
+    assert result.returncode == 1
+    assert result.stdout == "3.0\n"  # XLA compiled and ran the function
+    lines = result.stderr.splitlines()
+    assert lines[0] == "E0000 00:00:1.0 1 native.cc:1] a native error"
+    assert lines[1] == "Traceback (most recent call last):"
+    assert lines[-1] == "RuntimeError: a real failure"
+    assert "XLA" not in result.stderr and "absl::InitializeLog" not in result.stderr
+
+
 def test_quiet_console_keeps_a_warning_filter_the_user_set():
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), PYTHONWARNINGS="default")
     code = (
@@ -134,3 +161,15 @@ def test_help_keeps_the_commands_paragraphs(capsys):
     out = capsys.readouterr().out
     assert run_command.__doc__.strip() in out
     assert "-v, --verbose" in out
+
+
+@pytest.mark.parametrize(
+    "argv, verbose",
+    [(["run"], False), (["-v", "run"], True), (["run", "-v"], True), (["run", "--verbose"], True)],
+)
+def test_verbose_is_accepted_before_or_after_the_command(argv, verbose):
+    from pipelines import cli
+
+    args, _ = cli.build_parser().parse_known_args(argv)
+
+    assert args.verbose is verbose
