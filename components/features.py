@@ -17,7 +17,7 @@ from either side are interchangeable:
 
 TensorFlow and NumPy are imported lazily so that the schema itself can be used without them.
 `serialize_batch` writes a whole batch of NumPy arrays as `tf.train.Example` wire bytes
-without building a proto per record (~25x faster than `serialize`, the same bytes as
+without building a proto per record (much faster than `serialize`, the same bytes as
 `to_example(...).SerializeToString(deterministic=True)`): the example generator's hot path.
 """
 

@@ -6,18 +6,17 @@ library at module level, so `bertpipe --help` is instant and works in a broken e
 A command that runs Beam sets `BEAM_ARGS = True`: the flags it does not define reach it as
 `args.beam_args` (e.g. `--runner`, `--direct_num_workers`) instead of being rejected.
 A `BertpipeError` (a user mistake) is printed as one line with no traceback.
+Library warnings and logs are hidden unless `-v/--verbose` is given (`pipelines/console.py`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
-import warnings
 
 from components.errors import BertpipeError, Preempted
-from pipelines import __version__
+from pipelines import __version__, console
 
 # Only commands that work are listed; later work adds its module name here.
 COMMANDS: tuple[str, ...] = (
@@ -46,15 +45,23 @@ def build_parser() -> argparse.ArgumentParser:
             "TFX components and Kubeflow/Vertex pipelines for BERT masked-LM pretraining: "
             "corpus -> vocabulary -> examples -> trainer -> evaluator -> pusher."
         ),
+        epilog="`bertpipe COMMAND --help` describes each command.",
     )
     parser.add_argument("--version", action="version", version=f"{_PROG} {__version__}")
+    _add_verbose(parser, default=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         module = importlib.import_module(f"pipelines.commands.{name}")
         sub = subparsers.add_parser(
-            module.NAME, help=module.HELP, description=module.__doc__.strip()
+            module.NAME,
+            help=module.HELP,
+            description=module.__doc__.strip(),
+            # The docstrings are written as paragraphs and examples: print them as written.
+            formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(sub)
+        # SUPPRESS: `bertpipe -v run` keeps the top-level value when `run` gets no -v.
+        _add_verbose(sub, default=argparse.SUPPRESS)
         sub.set_defaults(
             _run=module.run,
             _needs_stack=getattr(module, "NEEDS_STACK", True),
@@ -63,17 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _quiet_library_noise() -> None:
-    """Hides start-up chatter that buries what bertpipe prints (set the variables to see it)."""
-    # TF 2.16 logs harmless cuFFT/cuDNN "factory already registered" errors at import.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    # google-api-core warns on every Python 3.10 import; 3.10 is what tfx 1.16 requires.
-    warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
+def _add_verbose(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default,
+        help="also show the libraries' warnings and logs (Beam, TFX, TensorFlow)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the process exit status."""
-    _quiet_library_noise()
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and not getattr(args, "_beam_args", False):
@@ -90,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    console.configure(verbose=args.verbose)
+    if argv is None and not args.verbose:  # the `bertpipe` command, not a caller's main([...])
+        console.filter_native_stderr()
     try:
         return int(args._run(args) or 0)
     except BertpipeError as e:

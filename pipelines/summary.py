@@ -7,9 +7,15 @@ from __future__ import annotations
 import json
 import os
 
+from components.trainer.tasks import metric_names as names
 from pipelines import metadata
 
-_METRICS = ("masked_lm_accuracy", "masked_lm_loss", "next_sentence_accuracy", "next_sentence_loss")
+_METRICS = (
+    names.MASKED_LM_ACCURACY,
+    names.MASKED_LM_LOSS,
+    names.NEXT_SENTENCE_ACCURACY,
+    names.NEXT_SENTENCE_LOSS,
+)
 
 
 def _duration(seconds: float) -> str:

@@ -22,7 +22,7 @@ Sources for the table (GKE labels, machine types, chips and hosts per topology):
     https://cloud.google.com/kubernetes-engine/docs/concepts/tpus
 Vertex AI: `MachineSpec.tpu_topology` exists in google-cloud-aiplatform (its docstring:
 "required for TPU v5"); the Vertex specs below reuse the GKE machine types and are NOT
-verified against a live Vertex job (see `TpuFamily.vertex_status`).
+verified against a live Vertex job (none has been run with them).
 """
 
 from __future__ import annotations
@@ -72,14 +72,12 @@ class TpuFamily:
       generation: the Cloud TPU name (v5e, v5p, ...), for messages.
       dims: 2 for AxB topologies, 3 for AxBxC.
       shapes: documented shapes, single-host first (smallest to largest), then multi-host.
-      vertex_status: how far the Vertex machine spec for this family is confirmed.
     """
 
     accelerator: str
     generation: str
     dims: int
     shapes: tuple[SliceShape, ...]
-    vertex_status: str
 
     def single_host_shapes(self) -> tuple[SliceShape, ...]:
         return tuple(s for s in self.shapes if s.single_host)
@@ -97,8 +95,6 @@ def _shapes(machine_type: str, chips_per_host: int, topologies: str) -> tuple[Sl
     return tuple(out)
 
 
-_UNVERIFIED = "unverified: no Vertex job has been run with this machine spec"
-
 FAMILIES: dict[str, TpuFamily] = {
     family.accelerator: family
     for family in (
@@ -111,7 +107,6 @@ FAMILIES: dict[str, TpuFamily] = {
             + _shapes("ct5lp-hightpu-8t", 8, "2x4")
             # The same 2x4 shape is also sold as two 4-chip hosts (multi-host).
             + _shapes("ct5lp-hightpu-4t", 4, "2x4 4x4 4x8 8x8 8x16 16x16"),
-            "documented: Vertex lists ct5lp-hightpu-* with tpu_topology; " + _UNVERIFIED,
         ),
         TpuFamily(
             "tpu-v6e-slice",
@@ -121,21 +116,18 @@ FAMILIES: dict[str, TpuFamily] = {
             + _shapes("ct6e-standard-4t", 4, "2x2")
             + _shapes("ct6e-standard-8t", 8, "2x4")
             + _shapes("ct6e-standard-4t", 4, "2x4 4x4 4x8 8x8 8x16 16x16"),
-            _UNVERIFIED,
         ),
         TpuFamily(
             "tpu-v5p-slice",
             "v5p",
             3,
             _shapes("ct5p-hightpu-4t", 4, "2x2x1 2x2x2 2x2x4 2x4x4 4x4x4 4x4x8 4x8x8 8x8x8"),
-            _UNVERIFIED,
         ),
         TpuFamily(
             "tpu-v4-podslice",
             "v4",
             3,
             _shapes("ct4p-hightpu-4t", 4, "2x2x1 2x2x2 2x2x4 2x4x4 4x4x4 4x4x8 4x8x8 8x8x8"),
-            _UNVERIFIED,
         ),
     )
 }
@@ -246,8 +238,8 @@ class TpuConfig:
         """Vertex AI `MachineSpec` (snake_case, as in a CustomJob `worker_pool_specs` entry).
 
         TPU VM machine types carry their chips, so no accelerator_type/count is set; the
-        topology goes in `tpu_topology`. See `family.vertex_status` for how far this is
-        confirmed for the accelerator.
+        topology goes in `tpu_topology`. Documented for v5e (Vertex lists ct5lp-hightpu-*
+        with `tpu_topology`); no Vertex job has been run with any of these specs.
         """
         return {"machine_type": self.machine_type, "tpu_topology": self.topology}
 

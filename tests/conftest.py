@@ -21,7 +21,8 @@ def masked_lm_exports(tmp_path_factory):
 
     Built once per session (about 40 s on 2 cores): `.examples` (an Examples directory
     with Split-train/, Split-eval/, vocab.txt), `.good` (trained until it predicts the
-    records' masked tokens) and `.broken` (random weights): EXPORT.md directories, each
+    records' masked tokens) and `.broken` (random weights): export directories
+    (docs/reference/export-format.md), each
     the `Format-Serving/` of a Model artifact directory (`.good_uri`, `.broken_uri`).
     """
     from tests.components import tiny_model

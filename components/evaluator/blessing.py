@@ -20,12 +20,13 @@ import dataclasses
 import math
 
 from components.errors import BertpipeError
-
-MASKED_LM_ACCURACY = "masked_lm_accuracy"
-MASKED_LM_LOSS = "masked_lm_loss"
-NEXT_SENTENCE_ACCURACY = "next_sentence_accuracy"
-NEXT_SENTENCE_LOSS = "next_sentence_loss"
-TOTAL_LOSS = "total_loss"
+from components.trainer.tasks.metric_names import (
+    MASKED_LM_ACCURACY,
+    MASKED_LM_LOSS,
+    NEXT_SENTENCE_ACCURACY,
+    NEXT_SENTENCE_LOSS,
+    TOTAL_LOSS,
+)
 
 # True: higher is better. The metrics of MaskedLMTask (components/trainer/tasks/masked_lm.py).
 HIGHER_IS_BETTER: dict[str, bool] = {

@@ -1,9 +1,10 @@
 """Evaluate an exported model (and a baseline) on a split; bless; write metrics.json + report.
 
 Shared by the `MaskedLMEvaluator` executor and `bertpipe evaluate`. The models are
-exports in the EXPORT.md layout, read with `components.trainer.export.load_exported`: the
-Task is rebuilt from the experiment in `bertpipe_model.json` and the weights restored from
-`checkpoint/`, so the metrics come from the same Task code that trained the model.
+exports in the docs/reference/export-format.md layout, read with
+`components.trainer.export.load_exported`: the Task is rebuilt from the experiment in
+`bertpipe_model.json` and the weights restored from `checkpoint/`, so the metrics come from
+the same Task code that trained the model.
 
 `metrics.json` (the `document`):
   format_version    1

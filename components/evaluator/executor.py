@@ -16,6 +16,7 @@ from tfx.utils import path_utils
 from components import configs
 from components.errors import BertpipeError
 from components.evaluator import evaluation
+from components.evaluator import spec as c
 from components.evaluator.blessing import Thresholds
 
 # The keys TFX's Pusher (`model_utils.is_model_blessed`) and `LatestBlessedModelStrategy`
@@ -57,7 +58,6 @@ class Executor(base_executor.BaseExecutor):
         output_dict: dict[str, list[types.Artifact]],
         exec_properties: dict[str, Any],
     ) -> None:
-        from components.evaluator import component as c  # the keys; no import cycle at load
         from components.trainer import export
 
         self._log_startup(input_dict, output_dict, exec_properties)
@@ -98,7 +98,6 @@ class Executor(base_executor.BaseExecutor):
 
     def _baseline(self, input_dict, exec_properties, export):
         """(evaluation.Baseline or None, the baseline Model artifact or None)."""
-        from components.evaluator import component as c
         from components.pusher import versions
 
         artifacts = input_dict.get(c.BASELINE_MODEL_KEY) or []

@@ -15,13 +15,15 @@ from __future__ import annotations
 import html
 import math
 
+from components.trainer.tasks import metric_names as names
+
 _WIDTH, _HEIGHT = 420, 240
 _LEFT, _RIGHT, _TOP, _BOTTOM = 52, 12, 28, 44
 _COLORS = {"model": "#2b6cb0", "baseline": "#a0aec0"}
 _THRESHOLD_KEYS = {
-    "masked_lm_accuracy": "min_masked_lm_accuracy",
-    "masked_lm_loss": "max_masked_lm_loss",
-    "next_sentence_accuracy": "min_next_sentence_accuracy",
+    names.MASKED_LM_ACCURACY: "min_masked_lm_accuracy",
+    names.MASKED_LM_LOSS: "max_masked_lm_loss",
+    names.NEXT_SENTENCE_ACCURACY: "min_next_sentence_accuracy",
 }
 
 _CSS = """

@@ -1,9 +1,9 @@
 """`ExampleGenConfig`: every parameter of masked-LM example generation, validated.
 
 Importable without TFX or Beam (the pipeline config embeds it). The defaults are those of
-google-research/bert and TF Model Garden `create_pretraining_data.py` (REFERENCE.md §2);
-`eval_fraction`, `bucket_mb` and `gzip` are bertpipe's additions for a split, bounded-memory
-Beam job.
+google-research/bert and TF Model Garden `create_pretraining_data.py`
+(docs/reference/example-generation.md); `eval_fraction`, `bucket_mb` and `gzip` are
+bertpipe's additions for a split, bounded-memory Beam job.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 # Scalar draws are handed out from pre-drawn blocks: one NumPy call per block instead of
-# one per draw (a NumPy scalar call costs ~20x a Python list lookup).
+# one per draw (a NumPy scalar call costs far more than a Python list lookup).
 _BLOCK = 64
 # Up to this many coin flips come from the bits of one uniform (53 random bits); more use
 # one binomial draw.

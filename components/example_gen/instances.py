@@ -1,7 +1,7 @@
 """Sentence-pair instances from tokenized documents, with the reference semantics.
 
 Per document and dupe pass (google-research/bert and Model Garden
-`create_instances_from_document`, REFERENCE.md §2):
+`create_instances_from_document`, docs/reference/example-generation.md):
 
 - the target length is `max_num_tokens`, or with probability `short_seq_prob` a random
   length in [2, max_num_tokens];

@@ -44,10 +44,6 @@ def split_dir(output_dir: str, split: str) -> str:
     return join(output_dir, f"Split-{split}")
 
 
-def tfrecord_suffix(config: ExampleGenConfig) -> str:
-    return ".gz" if config.gzip else ""
-
-
 def write_metadata(output_dir: str, vocab_path: str, config: ExampleGenConfig) -> None:
     """Writes the vocabulary copy and the config JSON beside the splits."""
     import tensorflow as tf

@@ -1,6 +1,6 @@
 """Masked-LM predictions: which positions to mask and what to put there (NumPy, no Beam).
 
-Reference semantics (REFERENCE.md §2): `n = min(max_predictions_per_seq, max(1,
+Reference semantics (docs/reference/example-generation.md): `n = min(max_predictions_per_seq, max(1,
 round(len(tokens) * masked_lm_prob)))` with Python-3 (half-to-even) rounding and `len`
 counting [CLS]/[SEP]; [CLS]/[SEP] are never masked; each chosen position (or, with whole-word
 masking, each chosen word or n-gram as a unit) becomes [MASK] 80% of the time, stays

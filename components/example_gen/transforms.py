@@ -16,8 +16,8 @@ Memory is bounded by the bucket size, not the corpus:
   the only shuffle is a `Reshuffle` of bucket descriptors (a few hundred bytes each). No
   document or example goes through a GroupByKey: the DirectRunner (FnApiRunner) holds every
   GroupByKey/Reshuffle input in memory between stages, so shuffling documents or examples
-  would make memory grow with the corpus. Measured (benchmarks/example_gen.py, 1 worker):
-  peak RSS 894 MB for 22.5 MB of text and 924 MB for 225 MB (1.03x for 10x the corpus).
+  would make memory grow with the corpus. `benchmarks/example_gen.py` measures peak memory
+  for 1x and 10x a corpus (benchmarks/README.md).
 - The trade-off: next-sentence negatives come from the same bucket (default 4 MB of text,
   dozens to hundreds of documents), not from the whole corpus as in the reference; a
   negative comes from a document stored nearby (same file or a neighbouring one). A larger

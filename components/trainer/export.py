@@ -1,4 +1,4 @@
-"""The exported model (the contract in EXPORT.md): write it, and load it back.
+"""The exported model (the contract in docs/reference/export-format.md): write, load back.
 
 ```
 <export_dir>/
@@ -195,7 +195,8 @@ def _signatures(copy, data, vocab_path: str, normalization, extra_signatures) ->
     signatures = {
         SERVING_DEFAULT: serving_function(copy, data.seq_length, data.max_predictions_per_seq)
     }
-    # Every export answers raw text (EXPORT.md); `extra_signatures` may replace it.
+    # Every export answers raw text (docs/reference/export-format.md); extra_signatures
+    # may replace it.
     from components.serving import fill_mask
 
     factories = {
@@ -225,8 +226,8 @@ def _write_saved_model(model, directory: str, vocab_path: str, signatures) -> No
     """The main SavedModel: the model's variables, the signatures, the vocabulary asset.
 
     The module tracks the variables, not the Keras model: saving a Keras model traces
-    every layer's call functions (15 s for bert/tiny here, 1.8 s without), and the
-    exported functions are all a server needs; `checkpoint/` rebuilds the Keras model.
+    every layer's call functions (several times slower), and the exported functions are
+    all a server needs; `checkpoint/` rebuilds the Keras model.
     """
     with tempfile.TemporaryDirectory() as staging:
         # The asset keeps its file name: stage it as vocab.txt whatever the source is called.

@@ -18,8 +18,8 @@ batch's step), so the model receives the same inputs as from static records, wit
 Records of the wrong length (examples written with another seq_length or
 max_predictions_per_seq) fail with a message naming the feature, the expected and found
 lengths and the setting to change, in two places, so that the hot path stays the plain
-fixed-length `tf.io.parse_example` (checking every record in the graph cost 1.1-1.7x the
-decoding time and 0.6-0.9x the pipeline throughput here: `benchmarks/input_decoding.py`):
+fixed-length `tf.io.parse_example` (checking every record in the graph slows the input
+pipeline: `benchmarks/input_decoding.py`, figures in benchmarks/README.md):
   * `load()` checks the first record of the first file on the host before returning the
     dataset: a mismatched config fails at once, as a `BertpipeError` naming the file;
   * a wrong record further on fails inside the input pipeline with TensorFlow's own

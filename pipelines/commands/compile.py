@@ -37,21 +37,10 @@ def add_arguments(parser) -> None:
     add_set_argument(parser, example="deployment.tpu.topology=2x2")
 
 
-def quiet_tfx_warnings() -> None:
-    """Hides two absl warnings TFX 1.16 logs on every compile that say nothing about the
-    config: the Vertex Trainer extension's own `custom_executor_spec` deprecation, and
-    "DEFAULT_IMAGE_PATH_KEY is not found", logged when the key IS given (an inverted check
-    in tfx/orchestration/kubeflow/v2/pipeline_builder.py)."""
-    from absl import logging as absl_logging
-
-    absl_logging.set_verbosity(absl_logging.ERROR)
-
-
 def run(args) -> int:
     from pipelines import config as config_lib
     from pipelines.runners import cloud
 
-    quiet_tfx_warnings()
     config = config_lib.load(args.config, args.overrides)
     cloud.check_config(config, args.target, args.output)
     compiled = cloud.compile_config(config, args.target)

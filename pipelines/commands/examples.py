@@ -86,8 +86,6 @@ def run(args) -> int:
     given.update({field: getattr(args, _dest(flag)) for flag, (field, _) in _SWITCHES.items()})
     config = ExampleGenConfig(**{k: v for k, v in given.items() if v is not None})
     corpus = corpus_from_args(args)
-    # Beam's worker processes inherit this: google-api-core warns on every import there.
-    os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning")
     options = pipeline_options(args.beam_args, command="bertpipe examples")
     outputs.check_writable(args.output, args.replace)
     # Written aside and moved into place only when complete: a failed run leaves nothing.

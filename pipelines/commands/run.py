@@ -42,8 +42,10 @@ def run(args) -> int:
     if args.print_config:
         print(config_lib.to_yaml(config), end="")
         return 0
-    _configure_logging()
+    from pipelines import console
     from pipelines.runners import local
+
+    console.show_progress(sys.stdout, prefix=" " * 11)  # under the monitor's time column
 
     print(
         f"bertpipe: pipeline {config.pipeline_name}, root {config.pipeline_root}, "
@@ -62,23 +64,3 @@ def run(args) -> int:
             f'{os.path.dirname(destination.rstrip("/"))} "The whale swam into the [MASK]."'
         )
     return 0 if result.succeeded else 1
-
-
-def _configure_logging() -> None:
-    """Progress of bertpipe's own code at INFO; TFX/absl/Beam internals only on errors."""
-    import logging
-
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("           %(message)s"))
-    for name in ("components", "pipelines"):
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.INFO)
-        logger.addHandler(handler)
-        logger.propagate = False
-    logging.getLogger().setLevel(logging.WARNING)
-    try:
-        from absl import logging as absl_logging
-
-        absl_logging.set_verbosity(absl_logging.ERROR)
-    except ImportError:
-        pass

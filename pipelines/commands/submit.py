@@ -56,7 +56,6 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from components.errors import BertpipeError
-    from pipelines.commands.compile import quiet_tfx_warnings
 
     if not args.package and not args.config:
         raise BertpipeError(
@@ -67,7 +66,6 @@ def run(args) -> int:
             "--set changes the config before compiling; with --package nothing is compiled. "
             "Use --config instead, or recompile the package."
         )
-    quiet_tfx_warnings()
     config = _config(args)
     deployment = config.deployment if config else None
     if args.target == "vertex" and deployment is not None:

@@ -47,8 +47,8 @@ def gelu_for_training(x: tf.Tensor):
     TensorFlow's GELU is eight elementwise ops forward and more backward over the
     largest activation of a block ([batch * seq, intermediate]); here the forward pass
     computes the value and the derivative in one fused XLA kernel and the backward pass
-    is one multiply (34 ms -> 10 ms forward + backward for a [4096, 1024] float32
-    input on this project's CPU). Only for training (`training=True`): XLA compiles per
+    is one multiply (measurably faster on CPU, see benchmarks/README.md). Only for
+    training (`training=True`): XLA compiles per
     input shape, which would slow serving with varying batch sizes.
     """
     value, derivative = _gelu_and_derivative(x)

@@ -32,12 +32,13 @@ from components.trainer.models.bert_pretrainer import (
 )
 from components.trainer.pretrain_dataloader import BertPretrainDataLoader
 from components.trainer.task import Task
-
-MASKED_LM_ACCURACY = "masked_lm_accuracy"
-MASKED_LM_LOSS = "masked_lm_loss"
-NEXT_SENTENCE_ACCURACY = "next_sentence_accuracy"
-NEXT_SENTENCE_LOSS = "next_sentence_loss"
-TOTAL_LOSS = "total_loss"
+from components.trainer.tasks.metric_names import (
+    MASKED_LM_ACCURACY,
+    MASKED_LM_LOSS,
+    NEXT_SENTENCE_ACCURACY,
+    NEXT_SENTENCE_LOSS,
+    TOTAL_LOSS,
+)
 
 
 @tf.function(jit_compile=True)
@@ -45,9 +46,9 @@ def _vocabulary_cross_entropy(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor
     """Sparse softmax cross-entropy over the vocabulary, compiled with XLA.
 
     The [batch, max_predictions, vocab] softmax is the largest elementwise work of a
-    training step. TensorFlow's CPU kernel for it took 280 ms per bert/tiny batch of 32
-    here, XLA's fused version 120 ms (forward + backward), which made the whole step 1.2x
-    faster on CPU (`benchmarks/trainer.py`); on TPUs everything is compiled anyway.
+    training step, and XLA's fused kernel is faster than TensorFlow's on CPU (figures in
+    benchmarks/README.md, from `benchmarks/trainer.py`); on TPUs everything is compiled
+    anyway.
     """
     # As [positions, vocab]: with 2-D logits TensorFlow adds no runtime shape assertion
     # (which XLA would drop with a warning on every compilation).

@@ -93,7 +93,7 @@ def random_like(model) -> None:
 
 
 def export(task, model, export_dir: str, vocab_path: str, step: int = 1) -> str:
-    """Writes `model` in the EXPORT.md layout through the trainer's `export_model`."""
+    """Writes `model` as docs/reference/export-format.md describes, with `export_model`."""
     from components.trainer import export as trainer_export
     from components.trainer.experiment import ExperimentConfig
 

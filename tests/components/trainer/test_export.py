@@ -1,4 +1,5 @@
-"""Tests for the exported model (EXPORT.md): layout, signatures, load_exported, safety.
+"""Tests for the exported model (docs/reference/export-format.md): layout, signatures,
+load_exported, safety.
 
 A fresh-process load of a trained model's export is in test_train_command.py.
 """
