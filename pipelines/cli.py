@@ -33,6 +33,7 @@ COMMANDS: tuple[str, ...] = (
     "train",
     "evaluate",
     "predict",
+    "convert",
 )
 
 _PROG = "bertpipe"

@@ -27,7 +27,8 @@ def to_bertpipe(
       vocab_path: the vocabulary, when the source ships none (Model Garden checkpoints).
       seq_length: the serving signatures' sequence length (capped by the model's
         `max_position_embeddings`).
-      max_predictions_per_seq: `serving_default`'s masked positions.
+      max_predictions_per_seq: `serving_default`'s masked positions (capped by
+        `seq_length - 3`).
 
     Raises:
       BertpipeError: no vocabulary, or one whose size differs from the model's.
@@ -48,6 +49,7 @@ def to_bertpipe(
             f"vocab_size {source.config.vocab_size}; give the model's own vocab.txt."
         )
     seq_length = min(seq_length, source.config.max_position_embeddings)
+    max_predictions_per_seq = min(max_predictions_per_seq, seq_length - 3)
     data = configs.DataConfig(
         seq_length=seq_length,
         max_predictions_per_seq=max_predictions_per_seq,

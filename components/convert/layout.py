@@ -124,7 +124,7 @@ def assign(model, weights: Weights, source: str) -> list[str]:
     if model.next_sentence is not None:
         targets[NSP_WEIGHTS] = model.next_sentence.kernel
         targets[NSP_BIAS] = model.next_sentence.bias
-    optional = (POOLER, MLM, NSP)
+    optional = (POOLER, MLM) + ((NSP,) if model.next_sentence is not None else ())
     fresh = sorted({p for p in optional if not any(k.startswith(p) for k in weights)})
     for name, variable in targets.items():
         if any(name.startswith(p) for p in fresh):
