@@ -75,9 +75,15 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         thresholds=config.evaluation.thresholds,
         max_eval_examples=config.evaluation.max_eval_examples,
+        initial_baseline=config.evaluation.initial_baseline,
         **wiring.evaluator_kwargs,
     )
-    push = pusher(trainer.outputs["model"], evaluator.outputs["blessing"], config.serving_dir)
+    push = pusher(
+        trainer.outputs["model"],
+        evaluator.outputs["blessing"],
+        config.serving_dir,
+        huggingface=config.push_huggingface,
+    )
     nodes = [vocab_gen, example_gen, trainer]
     nodes += [wiring.resolver] if wiring.resolver is not None else []
     nodes += [evaluator, push]

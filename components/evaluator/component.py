@@ -35,6 +35,7 @@ MAX_EVAL_EXAMPLES_KEY = "max_eval_examples"
 BASELINE_PUSH_DESTINATION_KEY = "baseline_push_destination"
 EVAL_SPLIT_KEY = "eval_split"
 EVAL_BATCH_SIZE_KEY = "eval_batch_size"
+INITIAL_BASELINE_KEY = "initial_baseline"
 
 
 class MaskedLMEvaluatorSpec(ComponentSpec):
@@ -46,6 +47,7 @@ class MaskedLMEvaluatorSpec(ComponentSpec):
         BASELINE_PUSH_DESTINATION_KEY: ExecutionParameter(type=str, optional=True),
         EVAL_SPLIT_KEY: ExecutionParameter(type=str),
         EVAL_BATCH_SIZE_KEY: ExecutionParameter(type=int),
+        INITIAL_BASELINE_KEY: ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {
         MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),
@@ -80,6 +82,9 @@ class MaskedLMEvaluator(base_component.BaseComponent):
         is the baseline (works on every orchestrator). Not together with `baseline_model`.
       eval_split: the split of `examples` to read.
       eval_batch_size: records per batch (0 = the experiment's validation batch size).
+      initial_baseline: a bertpipe export (e.g. `bertpipe convert` of the checkpoint a
+        continued pretraining starts from) compared with while the other baseline source
+        holds no model yet, so the first blessing means "better than the start".
 
     Raises:
       BertpipeError: a bad parameter (named, with the allowed values).
@@ -98,6 +103,7 @@ class MaskedLMEvaluator(base_component.BaseComponent):
         baseline_push_destination: str = "",
         eval_split: str = "eval",
         eval_batch_size: int = 0,
+        initial_baseline: str = "",
     ):
         for name, value in (
             ("max_eval_examples", max_eval_examples),
@@ -128,6 +134,7 @@ class MaskedLMEvaluator(base_component.BaseComponent):
             baseline_push_destination=baseline_push_destination or None,
             eval_split=eval_split,
             eval_batch_size=eval_batch_size,
+            initial_baseline=initial_baseline or None,
             evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
             blessing=types.Channel(type=standard_artifacts.ModelBlessing),
         )

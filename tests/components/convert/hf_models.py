@@ -75,7 +75,7 @@ def pt_state_dict(model) -> dict[str, np.ndarray]:
     return {k[len("bert.") :]: v for k, v in state.items()}  # BertModel has no prefix.
 
 
-def save(model, directory: str, lower_case: bool = True) -> str:
+def save(model, directory: str, lower_case: bool = True, vocab: list[str] = VOCAB) -> str:
     """Saves `model` as a hub directory (module docstring); returns `directory`."""
     import transformers
     from safetensors.numpy import save_file
@@ -84,10 +84,10 @@ def save(model, directory: str, lower_case: bool = True) -> str:
     model.config.architectures = [type(model).__name__[2:]]
     model.config.save_pretrained(directory)
     save_file(pt_state_dict(model), os.path.join(directory, "model.safetensors"), {"format": "pt"})
-    vocab = os.path.join(directory, "vocab.txt")
-    with open(vocab, "w", encoding="utf-8") as f:
-        f.write("\n".join(VOCAB) + "\n")
-    transformers.BertTokenizer(vocab, do_lower_case=lower_case).save_pretrained(directory)
+    vocab_path = os.path.join(directory, "vocab.txt")
+    with open(vocab_path, "w", encoding="utf-8") as f:
+        f.write("\n".join(vocab) + "\n")
+    transformers.BertTokenizer(vocab_path, do_lower_case=lower_case).save_pretrained(directory)
     return directory
 
 
