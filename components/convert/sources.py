@@ -27,6 +27,12 @@ from components.trainer.configs import BertConfig
 _log = logging.getLogger(__name__)
 
 KINDS = ("huggingface", "model-garden", "tf1", "bertpipe")
+_EXPECTED = {
+    "huggingface": "a directory with config.json and model.safetensors",
+    "model-garden": "a TF2 checkpoint (directory or prefix) of a Model Garden BertEncoder",
+    "tf1": "a directory with bert_model.ckpt.index (google-research/bert names)",
+    "bertpipe": "a bertpipe export (assets/bertpipe_model.json)",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,7 +101,10 @@ def load(path: str, kind: str | None = None, normalization: Normalization | None
             f"bertpipe export."
         )
     if found != kind:
-        raise BertpipeError(f"{path} is not a {kind} checkpoint (it looks like {found or 'none'}).")
+        raise BertpipeError(
+            f"{path} is not a {kind} checkpoint: expected {_EXPECTED[kind]}; it looks like "
+            f"{found or 'none of the known layouts'}. Check the path and --from."
+        )
     source = _LOADERS[kind](path)
     if normalization is not None:
         source = dataclasses.replace(source, normalization=normalization)

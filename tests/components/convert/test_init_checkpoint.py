@@ -61,3 +61,17 @@ def test_initialize_fails_naming_differences_when_sizes_differ(hf_dir):
     message = str(error.value)
     assert "num_layers 2 (config: 3)" in message
     assert "hidden_activation 'gelu_exact' (config: 'gelu')" in message
+
+
+def test_convert_command_reports_one_line_when_source_is_not_that_layout(tmp_path, capsys):
+    from pipelines import cli
+
+    args = ["convert", "--from", "huggingface", str(tmp_path), "--output", str(tmp_path / "o")]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert err == (
+        f"bertpipe: error: {tmp_path} is not a huggingface checkpoint: expected a directory "
+        f"with config.json and model.safetensors; it looks like none of the known layouts. "
+        f"Check the path and --from."
+    )
