@@ -49,7 +49,7 @@ def _config(tmp_path, hf_dir, start):
         num_layers=2,
         num_attention_heads=4,
         intermediate_size=48,
-        max_position_embeddings=64,
+        max_position_embeddings=128,
     )
     data["evaluation"]["initial_baseline"] = start
     data["evaluation"]["thresholds"]["max_regression"] = {"masked_lm_loss": 100.0}
@@ -60,7 +60,9 @@ def _config(tmp_path, hf_dir, start):
 def test_continue_pretraining_from_huggingface_compares_with_start_and_pushes_hf(tmp_path):
     pytest.importorskip("transformers")
     vocab = _corpus_vocab()
-    model = hf_models.build("BertForPreTraining", seed=5, vocab_size=len(vocab))
+    model = hf_models.build(
+        "BertForPreTraining", seed=5, vocab_size=len(vocab), max_position_embeddings=128
+    )
     hf_dir = hf_models.save(model, str(tmp_path / "hf"), vocab=vocab)
     start = str(tmp_path / "start")
     result = e2e._bertpipe("convert", "--from", "huggingface", hf_dir, "--output", start)
