@@ -65,7 +65,9 @@ def test_continue_pretraining_from_huggingface_compares_with_start_and_pushes_hf
     )
     hf_dir = hf_models.save(model, str(tmp_path / "hf"), vocab=vocab)
     start = str(tmp_path / "start")
-    result = e2e._bertpipe("convert", "--from", "huggingface", hf_dir, "--output", start)
+    # The start's serving lengths must be the examples' for the evaluator to compare.
+    lengths = ["--seq-length", "32", "--max-predictions-per-seq", "5"]
+    result = e2e._bertpipe("convert", "--from", "huggingface", hf_dir, "--output", start, *lengths)
     assert result.returncode == 0, result.stderr[-3000:]
 
     path = tmp_path / "continue.yaml"
