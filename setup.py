@@ -31,6 +31,8 @@ REQUIRED = [
     # The corpus reader: Parquet (already a tfx dep) and .zst files (an apache-beam dep).
     "pyarrow",
     "zstandard",
+    # Hugging Face model.safetensors, read and written by `bertpipe convert` (NumPy API).
+    "safetensors==0.4.5",
 ]
 
 setup(
@@ -45,7 +47,8 @@ setup(
     package_data={"pipelines": ["configs/*.yaml"]},
     install_requires=REQUIRED,
     extras_require={
-        "dev": ["pytest", "ruff", "kubernetes-validate==1.37.0", "psutil"],
+        # transformers (TF classes, no torch): the Hugging Face conversion parity tests.
+        "dev": ["pytest", "ruff", "kubernetes-validate==1.37.0", "psutil", "transformers==4.46.3"],
     },
     entry_points={"console_scripts": ["bertpipe=pipelines.cli:main"]},
     classifiers=[

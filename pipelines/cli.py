@@ -32,6 +32,7 @@ COMMANDS: tuple[str, ...] = (
     "train",
     "evaluate",
     "predict",
+    "convert",
 )
 
 _PROG = "bertpipe"

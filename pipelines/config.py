@@ -108,11 +108,14 @@ class EvaluationSection:
         blessed model in ML Metadata through a TFX Resolver (local and Vertex only; the
         open-source Kubeflow backend rejects Resolver nodes). Note that with
         `latest_blessed` a re-run compares the model with itself and pushes it again.
+      initial_baseline: a bertpipe export that is the baseline while `baseline` finds no
+        model (the first run): for continued pretraining, the converted starting model.
     """
 
     thresholds: Thresholds = dataclasses.field(default_factory=Thresholds)
     max_eval_examples: int = 0
     baseline: Literal["serving", "latest_blessed"] = "serving"
+    initial_baseline: str = ""
 
     def __post_init__(self):
         if isinstance(self.max_eval_examples, bool) or self.max_eval_examples < 0:
@@ -137,6 +140,8 @@ class PipelineConfig:
       training: the experiment and its steps.
       evaluation: the blessing thresholds.
       push_destination: where blessed models are pushed (empty = `<root>/serving`).
+      push_huggingface: also push each version in Hugging Face format (`<version>/
+        huggingface/`).
       beam_pipeline_args: Beam options of the data components for local runs (empty = the
         DirectRunner with one process per core).
       deployment: images, Dataflow, TPU, Kubeflow and Vertex settings.
@@ -151,6 +156,7 @@ class PipelineConfig:
     training: TrainingSection = dataclasses.field(default_factory=TrainingSection)
     evaluation: EvaluationSection = dataclasses.field(default_factory=EvaluationSection)
     push_destination: str = ""
+    push_huggingface: bool = False
     beam_pipeline_args: tuple[str, ...] = ()
     deployment: DeploymentConfig = dataclasses.field(default_factory=DeploymentConfig)
 
@@ -250,12 +256,28 @@ def _absolute(config: PipelineConfig) -> PipelineConfig:
     vocabulary = config.vocabulary
     if vocabulary.import_uri and os.path.exists(vocabulary.import_uri):
         vocabulary = dataclasses.replace(vocabulary, import_uri=local(vocabulary.import_uri))
+    evaluation = dataclasses.replace(
+        config.evaluation, initial_baseline=local(config.evaluation.initial_baseline)
+    )
     return dataclasses.replace(
         config,
         pipeline_root=local(config.pipeline_root),
         push_destination=local(config.push_destination),
         corpus=tuple(local(c) for c in config.corpus),
         vocabulary=vocabulary,
+        evaluation=evaluation,
+        training=_absolute_init_checkpoint(config.training, local),
+    )
+
+
+def _absolute_init_checkpoint(training: TrainingSection, local) -> TrainingSection:
+    """`experiment_config.task.init_checkpoint` made absolute like the other paths."""
+    task = training.experiment_config.get("task")
+    if not isinstance(task, dict) or not isinstance(task.get("init_checkpoint"), str):
+        return training
+    task = {**task, "init_checkpoint": local(task["init_checkpoint"])}
+    return dataclasses.replace(
+        training, experiment_config={**training.experiment_config, "task": task}
     )
 
 

@@ -116,9 +116,15 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         thresholds=config.evaluation.thresholds,
         max_eval_examples=config.evaluation.max_eval_examples,
+        initial_baseline=config.evaluation.initial_baseline,
         **baseline.evaluator_kwargs,
     )
-    push = pusher(train.outputs["model"], evaluator.outputs["blessing"], config.serving_dir)
+    push = pusher(
+        train.outputs["model"],
+        evaluator.outputs["blessing"],
+        config.serving_dir,
+        huggingface=config.push_huggingface,
+    )
     nodes = [vocab_gen, example_gen, train]
     nodes += [baseline.resolver] if baseline.resolver is not None else []
     nodes += [evaluator, push]

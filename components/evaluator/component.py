@@ -31,6 +31,7 @@ from components.evaluator.spec import (  # noqa: F401  (re-exported: the keys ca
     EVAL_SPLIT_KEY,
     EVALUATION_KEY,
     EXAMPLES_KEY,
+    INITIAL_BASELINE_KEY,
     MAX_EVAL_EXAMPLES_KEY,
     MODEL_KEY,
     THRESHOLDS_KEY,
@@ -60,6 +61,9 @@ class MaskedLMEvaluator(base_component.BaseComponent):
         is the baseline (works on every orchestrator). Not together with `baseline_model`.
       eval_split: the split of `examples` to read.
       eval_batch_size: records per batch (0 = the experiment's validation batch size).
+      initial_baseline: a bertpipe export (e.g. `bertpipe convert` of the checkpoint a
+        continued pretraining starts from) compared with while the other baseline source
+        holds no model yet, so the first blessing means "better than the start".
 
     Raises:
       BertpipeError: a bad parameter (named, with the allowed values).
@@ -78,6 +82,7 @@ class MaskedLMEvaluator(base_component.BaseComponent):
         baseline_push_destination: str = "",
         eval_split: str = "eval",
         eval_batch_size: int = 0,
+        initial_baseline: str = "",
     ):
         for name, value in (
             ("max_eval_examples", max_eval_examples),
@@ -108,6 +113,7 @@ class MaskedLMEvaluator(base_component.BaseComponent):
             baseline_push_destination=baseline_push_destination or None,
             eval_split=eval_split,
             eval_batch_size=eval_batch_size,
+            initial_baseline=initial_baseline or None,
             evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
             blessing=types.Channel(type=standard_artifacts.ModelBlessing),
         )

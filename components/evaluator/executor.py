@@ -97,7 +97,20 @@ class Executor(base_executor.BaseExecutor):
         )
 
     def _baseline(self, input_dict, exec_properties, export):
-        """(evaluation.Baseline or None, the baseline Model artifact or None)."""
+        """(evaluation.Baseline or None, the baseline Model artifact or None).
+
+        With no baseline model yet (the first run), `initial_baseline` (a bertpipe export,
+        e.g. the converted starting checkpoint of a continued pretraining) is the baseline.
+        """
+        found = self._configured_baseline(input_dict, exec_properties, export)
+        initial = exec_properties.get(c.INITIAL_BASELINE_KEY)
+        if found[0] is None and initial:
+            source = f"initial baseline {initial} (the starting model)"
+            return evaluation.Baseline(export.load_exported(initial), source), None
+        return found
+
+    def _configured_baseline(self, input_dict, exec_properties, export):
+        """The baseline_model artifact's or the push destination's model, if any."""
         from components.pusher import versions
 
         artifacts = input_dict.get(c.BASELINE_MODEL_KEY) or []

@@ -16,6 +16,7 @@ MAX_EVAL_EXAMPLES_KEY = "max_eval_examples"
 BASELINE_PUSH_DESTINATION_KEY = "baseline_push_destination"
 EVAL_SPLIT_KEY = "eval_split"
 EVAL_BATCH_SIZE_KEY = "eval_batch_size"
+INITIAL_BASELINE_KEY = "initial_baseline"
 
 
 class MaskedLMEvaluatorSpec(ComponentSpec):
@@ -27,6 +28,7 @@ class MaskedLMEvaluatorSpec(ComponentSpec):
         BASELINE_PUSH_DESTINATION_KEY: ExecutionParameter(type=str, optional=True),
         EVAL_SPLIT_KEY: ExecutionParameter(type=str),
         EVAL_BATCH_SIZE_KEY: ExecutionParameter(type=int),
+        INITIAL_BASELINE_KEY: ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {
         MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),

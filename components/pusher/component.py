@@ -8,7 +8,9 @@ from tfx.dsl.components.base import executor_spec
 from components.pusher import executor
 
 
-def pusher(model, model_blessing, base_directory: str) -> tfx.components.Pusher:
+def pusher(
+    model, model_blessing, base_directory: str, *, huggingface: bool = False
+) -> tfx.components.Pusher:
     """The Pusher node for the pipeline builder.
 
     Args:
@@ -18,6 +20,8 @@ def pusher(model, model_blessing, base_directory: str) -> tfx.components.Pusher:
       base_directory: the push destination (local directory or gs://...); versions go to
         `<base_directory>/<version>/`, and the evaluator's `baseline_push_destination`
         should name the same directory.
+      huggingface: also write the Hugging Face format into each version, as
+        `<version>/huggingface/` (config.json, model.safetensors, tokenizer files).
     """
     return tfx.components.Pusher(
         model=model,
@@ -26,4 +30,5 @@ def pusher(model, model_blessing, base_directory: str) -> tfx.components.Pusher:
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=base_directory)
         ),
         custom_executor_spec=executor_spec.ExecutorClassSpec(executor.Executor),
+        custom_config={executor.HUGGINGFACE_KEY: True} if huggingface else None,
     )

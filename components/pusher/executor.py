@@ -4,6 +4,10 @@ It is the standard `tfx.components.Pusher` executor (same blessing gate, same mo
 same `PushedModel` properties `pushed`, `pushed_destination`, `pushed_version`) with the
 copy replaced by `versions.publish`: stage, write a manifest, move into place (see
 `versions.py` for why TFX 1.16's in-place copy is not enough for these exports).
+
+With `custom_config` {"huggingface": true} each version also holds `huggingface/`, the
+model in Hugging Face `transformers` format (`components/convert/convert.py`), written
+into the staging copy so the manifest covers it and it appears with the version.
 """
 
 from __future__ import annotations
@@ -52,7 +56,31 @@ class Executor(tfx_pusher_executor.Executor):
                 f"push versioning {pusher_pb2.Versioning.Name(versioning)} is not supported; "
                 "use AUTO or UNIX_TIMESTAMP."
             )
-        version, path = versions.publish(model_path, destination.filesystem.base_directory)
+        version, path = versions.publish(
+            model_path,
+            destination.filesystem.base_directory,
+            add_files=_extra_formats(model_path, exec_properties),
+        )
         # Like TFX's Pusher: archive the pushed model in the PushedModel artifact.
         io_utils.copy_dir(model_path, pushed.uri)
         self._MarkPushed(pushed, pushed_destination=path, pushed_version=version)
+
+
+HUGGINGFACE_KEY = "huggingface"
+HUGGINGFACE_DIR = "huggingface"
+
+
+def _extra_formats(model_path: str, exec_properties: dict[str, Any]):
+    """The `publish(add_files=...)` hook for the formats `custom_config` asks for."""
+    import json
+
+    custom = json.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null")
+    if not (custom or {}).get(HUGGINGFACE_KEY):
+        return None
+
+    def add_huggingface(staging: str) -> None:
+        from components.convert import convert
+
+        convert.to_huggingface(model_path, f"{staging.rstrip('/')}/{HUGGINGFACE_DIR}")
+
+    return add_huggingface

@@ -36,6 +36,7 @@ import os
 import posixpath
 import time
 import uuid
+from collections.abc import Callable
 
 import tensorflow as tf
 
@@ -154,6 +155,7 @@ def publish(
     *,
     version: int | None = None,
     atomic_rename: bool | None = None,
+    add_files: Callable[[str], None] | None = None,
 ) -> tuple[str, str]:
     """Copies the export `model_dir` to `<base>/<version>/`, complete or not at all.
 
@@ -163,6 +165,8 @@ def publish(
       version: the version number; default `next_version(base)`.
       atomic_rename: move the staged copy with one directory rename (local filesystems);
         default: True for local paths, False for URLs.
+      add_files: called with the staging directory after the copy, to write more files
+        into the version (e.g. the Hugging Face format); the manifest lists them too.
 
     Returns:
       (version as a string, the version directory).
@@ -183,6 +187,9 @@ def publish(
     staging = _join(base, f"{_STAGING_PREFIX}{number}-{uuid.uuid4().hex[:8]}")
     try:
         sizes = _copy_tree(model_dir, staging)
+        if add_files is not None:
+            add_files(staging)
+            sizes = {rel: tf.io.gfile.stat(_join(staging, rel)).length for rel in _files(staging)}
         manifest = {"files": sizes, "source": model_dir, "version": number}
         with tf.io.gfile.GFile(_join(staging, MANIFEST), "w") as f:
             json.dump(manifest, f, indent=1, sort_keys=True)

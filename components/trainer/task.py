@@ -70,13 +70,21 @@ class Task(abc.ABC):
         its own). The checkpoint is a `tf.train.Checkpoint` holding the whole model as
         `model` (e.g. another run's training checkpoint) or some of the model's
         `checkpoint_items` (e.g. only the `encoder`); exactly the parts present are
-        restored, and each must match.
+        restored, and each must match. It may also be a published BERT (a Hugging Face
+        directory, a Model Garden or google-research/bert checkpoint) or a bertpipe
+        export: `components/convert/sources.py` converts it, after checking that its
+        architecture matches the model's.
 
         Raises:
           BertpipeError: the checkpoint is missing or holds none of the items.
         """
         path = self._config.init_checkpoint
         if not path:
+            return
+        from components.convert import sources
+
+        if sources.detect(path) is not None:  # A published BERT or a bertpipe export.
+            sources.initialize(model, path)
             return
         if tf.io.gfile.isdir(path):
             path = tf.train.latest_checkpoint(path) or path

@@ -1,0 +1,1 @@
+"""Conversions between bertpipe models and published BERT layouts (no TFX)."""
