@@ -34,10 +34,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 # wheelhouse it downloaded on the host and mounted into the build (no index in the build).
 ARG PIP_NO_INDEX
 ARG PIP_FIND_LINKS
-# A compiler for the one pinned package without a wheel (crcmod's C extension, which
-# Beam's GCS IO uses); it stays in this stage.
+# Compilers for the pinned packages that PyPI has no wheel of: crcmod (C; Beam's GCS IO)
+# and pyfarmhash (C++; tensorflow-transform's hashing). They stay in this stage.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && apt-get install -y --no-install-recommends gcc g++ libc6-dev \
     && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH

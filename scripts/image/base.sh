@@ -42,6 +42,10 @@ if [ ! -f "$tarball" ]; then
   trap 'rm -rf "$rootfs"' EXIT
   debootstrap --variant=minbase --include="$packages" bookworm "$rootfs" "$mirror"
   cp -a "$PYTHON_PREFIX/." "$rootfs/usr/local/"
+  # The build's prefix is baked into sysconfig (INCLUDEPY, CFLAGS: where C extensions find
+  # Python.h), python-config, pkg-config files and script shebangs: make them /usr/local,
+  # the official image's prefix, or every sdist with a C extension fails to build.
+  grep -rlI "$PYTHON_PREFIX" "$rootfs/usr/local" | xargs -r sed -i "s|$PYTHON_PREFIX|/usr/local|g"
   # The official image deletes tests and bytecode; so do we (about 30 MB).
   rm -rf "$rootfs"/usr/local/lib/python3.10/{test,idlelib/idle_test,lib2to3/tests}
   find "$rootfs/usr/local" -depth -name __pycache__ -type d -exec rm -rf {} +
@@ -58,7 +62,9 @@ if [ ! -f "$tarball" ]; then
     echo "base: unresolved libraries in the base:"$'\n'"$missing" >&2
     exit 1
   fi
-  chroot "$rootfs" /usr/local/bin/python3 -c 'import ssl, sqlite3, ctypes, lzma, bz2, uuid, zlib'
+  chroot "$rootfs" /usr/local/bin/python3 -c 'import ssl, sqlite3, ctypes, lzma, bz2, uuid, zlib
+import sysconfig
+assert sysconfig.get_config_var("INCLUDEPY") == "/usr/local/include/python3.10"'
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin
   tar -C "$rootfs" --numeric-owner -cf "$tarball.partial" .
   mv "$tarball.partial" "$tarball"

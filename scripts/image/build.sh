@@ -26,18 +26,24 @@ scripts/image/base.sh
 base_done=$(date +%s)
 
 # The wheelhouse: everything `pip install -c constraints.txt .` resolves to, plus what
-# building the one sdist (crcmod) needs. Re-resolving a complete wheelhouse is quick.
+# building the sdists needs; downloaded again only when setup.py or constraints.txt change.
 wheels=$CACHE/wheels
 mkdir -p "$wheels"
-"$PIP" download --quiet --dest "$wheels" -c constraints.txt . setuptools wheel
+inputs=$(cat setup.py constraints.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$wheels/.inputs" 2>/dev/null)" != "$inputs" ]; then
+  "$PIP" download --quiet --dest "$wheels" -c constraints.txt . setuptools wheel
+  echo "$inputs" >"$wheels/.inputs"
+fi
 if [ "$variant" = tpu ]; then
   # tensorflow-tpu is on PyPI; libtpu 2.16.0rc0 is only on Google's index (LIBTPU_INDEX),
-  # which these machines cannot reach: the TPU build stops at that install.
-  "$PIP" download --quiet --dest "$wheels" --no-deps -r requirements-tpu.txt
+  # which these machines cannot reach: the TPU build stops at the Dockerfile's TPU install.
+  "$PIP" download --quiet --dest "$wheels" --no-deps \
+    "$(grep -E '^tensorflow-tpu==' requirements-tpu.txt)"
 fi
 wheels_done=$(date +%s)
 
-buildah "${store[@]}" bud --isolation chroot --layers \
+# --format docker: the OCI format drops SHELL (the Dockerfile's pipefail), as docker does not.
+buildah "${store[@]}" bud --isolation chroot --layers --format docker \
   --target runtime --build-arg TF_VARIANT="$variant" \
   --build-arg PYTHON_IMAGE="$BASE_IMAGE" \
   --build-arg PIP_NO_INDEX=1 --build-arg PIP_FIND_LINKS=/wheels \
