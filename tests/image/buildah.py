@@ -42,10 +42,17 @@ class Image:
     store_root: pathlib.Path = CACHE / "containers"
     run_root: pathlib.Path = CACHE / "run"
 
-    def _buildah(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    def store_args(self) -> list[str]:
         store = ["--root", str(self.store_root), "--runroot", str(self.run_root)]
+        return [*store, "--storage-driver", "vfs"]
+
+    def create(self) -> str:
+        """A fresh working container of the image (what a pod starts from); its id."""
+        return self._buildah("from", "--pull=never", self.name, check=True).stdout.strip()
+
+    def _buildah(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
         return subprocess.run(
-            ["buildah", *store, "--storage-driver", "vfs", *args],
+            ["buildah", *self.store_args(), *args],
             capture_output=True,
             text=True,
             **kwargs,
@@ -72,7 +79,7 @@ class Image:
         `mounts` are host directories bound read-write at the same path inside, so paths in
         an ExecutorInput mean the same file on both sides.
         """
-        container = self._buildah("from", "--pull=never", self.name, check=True).stdout.strip()
+        container = self.create()
         try:
             args = ["run", "--isolation", "chroot", "--user", user]
             for mount in mounts:
@@ -82,3 +89,43 @@ class Image:
             return self._buildah(*args, container, "--", *command, timeout=timeout)
         finally:
             self._buildah("rm", container)
+
+
+# What the launcher stand-in sets to make this venv and checkout stand in for the image;
+# inside the image its own ENV (PATH, HOME) and installed code take their place.
+_STAND_IN_ENV = ("PATH", "PYTHONPATH", "HOME")
+
+
+def start_in_image(image: Image, user: str = "1000:1000"):
+    """A launcher `start` function (spec, log) -> Popen that runs the step in `image`.
+
+    The step's command runs as compiled (`python` found on the image's PATH, where the
+    stand-in put this venv's interpreter), with the step's environment less what only
+    made this machine stand in for the image, and every volume bind-mounted at its
+    container path. A fresh working container per step, removed when the step ends.
+    """
+    import shlex
+    import sys
+
+    def start(spec, log):
+        command = list(spec.command)
+        if command and command[0] == sys.executable:
+            command[0] = "python"
+        container = image.create()
+        run = ["run", "--isolation", "chroot", "--user", user]
+        for container_path, host in spec.mounts.items():
+            run += ["--volume", f"{host}:{container_path}:rw"]
+        for key, value in spec.env.items():
+            if key not in _STAND_IN_ENV:
+                run += ["--env", f"{key}={value}"]
+        buildah = shlex.join(["buildah", *image.store_args()])
+        # Runs the step, then removes its container whatever the step's exit status.
+        remove = f"{buildah} rm {shlex.quote(container)} >/dev/null"
+        wrapper = f'{buildah} "$@"; rc=$?; {remove}; exit $rc'
+        return subprocess.Popen(
+            ["sh", "-c", wrapper, "pod", *run, container, "--", *command],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    return start
