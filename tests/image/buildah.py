@@ -111,6 +111,13 @@ def start_in_image(image: Image, user: str = "1000:1000"):
         command = list(spec.command)
         if command and command[0] == sys.executable:
             command[0] = "python"
+        # KFP's launcher runs in the step's own container, as the pod's user: whatever it
+        # staged in the volumes (inputs, output folders) belongs to that user.
+        uid, _, gid = user.partition(":")
+        for host in spec.mounts.values():
+            for root, dirs, files in os.walk(host):
+                for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+                    os.lchown(name, int(uid), int(gid or uid))
         container = image.create()
         run = ["run", "--isolation", "chroot", "--user", user]
         for container_path, host in spec.mounts.items():
