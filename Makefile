@@ -8,7 +8,7 @@ IMAGE ?= bertpipe
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' pipelines/__init__.py)
 DOCKER ?= docker
 
-.PHONY: setup browser run test lint bench image image-tpu clean
+.PHONY: setup browser run test lint bench image image-tpu image-check clean
 
 setup:
 	@PYTHON310="$(PYTHON310)" VENV="$(VENV)" scripts/setup_venv.sh
@@ -38,6 +38,18 @@ image:
 
 image-tpu:
 	$(DOCKER) build --platform linux/amd64 --build-arg TF_VARIANT=tpu -t $(IMAGE):$(VERSION)-tpu .
+
+# Builds the CPU image here from the Dockerfile without a Docker engine (buildah on an
+# offline python:3.10-slim-bookworm stand-in, cached under .cache/image), then runs
+# check_image.py and every compiled Kubeflow step of the tiny pipeline inside it as UID
+# 1000 (docs/deploy/image.md). Needs root. Run it before changing the Dockerfile,
+# setup.py or constraints.txt.
+IMAGE_CHECK_TAG ?= localhost/bertpipe:check-cpu
+image-check: setup
+	@scripts/image/install_tools.sh
+	IMAGE_TAG=$(IMAGE_CHECK_TAG) PIP=$(VENV)/bin/pip scripts/image/build.sh cpu
+	BERTPIPE_IMAGE=$(IMAGE_CHECK_TAG) $(PY) -m pytest -m image tests/image $(PYTEST_ARGS)
+	@cat .cache/image/last-build-cpu.txt
 
 # Every script in benchmarks/, example generation first; each prints its ratios.
 BENCHMARKS := benchmarks/example_gen.py \

@@ -102,35 +102,59 @@ def ignore_patterns():
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-def test_base_image_is_pinned_to_an_exact_release(instructions):
+def stage(instructions, name):
+    """The instructions of the stage named `name` (`FROM ... AS name`); None: the last one."""
+    all_stages = stages(instructions)
+    if name is None:
+        return all_stages[-1][1]
+    (found,) = [body for source, body in all_stages if source.endswith(f" AS {name}")]
+    return found
+
+
+def test_base_images_are_pinned_to_exact_releases(instructions):
     args = global_args(instructions)
-    names = {s.split(" AS ")[0].strip() for s, _ in stages(instructions)}
-    assert names == {"${PYTHON_IMAGE}"}, "every stage must start from the one pinned base"
+    sources = [s.split(" AS ")[0].strip() for s, _ in stages(instructions)]
+    assert sources == ["${BEAM_SDK_IMAGE}", "${PYTHON_IMAGE}", "${PYTHON_IMAGE}", "runtime"]
     base = args["PYTHON_IMAGE"]
     pinned = re.fullmatch(r"python:3\.10\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?", base)
     assert pinned, f"base image {base!r} is not an exact python 3.10.x bookworm tag/digest"
 
 
-def test_build_is_multi_stage_and_ships_only_the_venv(instructions):
-    all_stages = stages(instructions)
-    assert len(all_stages) == 2
-    assert all_stages[0][0].endswith(" AS builder")
-    final = all_stages[-1][1]
-    copies = [a for k, a in final if k == "COPY"]
-    assert copies == ["--from=builder /opt/venv /opt/venv"]
-    assert not [a for k, a in final if k == "RUN" and "apt-get" in a], "no compilers at runtime"
+def test_beam_boot_comes_from_the_sdk_image_of_the_pinned_beam_and_python(instructions):
+    beam = _pins(REPO_ROOT / "constraints.txt")["apache-beam"]
+    assert global_args(instructions)["BEAM_SDK_IMAGE"] == f"apache/beam_python3.10_sdk:{beam}"
+
+
+def test_build_is_multi_stage_and_ships_only_the_venv_and_beams_boot(instructions):
+    names = [s.partition(" AS ")[2] for s, _ in stages(instructions)]
+    assert names == ["beam_sdk", "builder", "runtime", ""]
+    assert stage(instructions, "beam_sdk") == []  # Only read from, never built on.
+    runtime, final = stage(instructions, "runtime"), stage(instructions, None)
+    assert [a for k, a in runtime if k == "COPY"] == ["--from=builder /opt/venv /opt/venv"]
+    assert [a for k, a in final if k == "COPY"] == [
+        "--from=beam_sdk /opt/apache/beam /opt/apache/beam"
+    ]
+    for body in (runtime, final):
+        assert not [a for k, a in body if k == "RUN" and "apt-get" in a], "no compilers"
 
 
 def test_final_user_is_a_numeric_non_root_uid_created_in_the_image(instructions):
-    final = stages(instructions)[-1][1]
-    users = [a for k, a in final if k == "USER"]
+    runtime = stage(instructions, "runtime")
+    users = [a for k, a in runtime if k == "USER"]
     assert users, "the runtime stage must set USER"
+    assert not [a for k, a in stage(instructions, None) if k == "USER"], "kept in the final"
     uid, _, gid = users[-1].partition(":")
     assert uid.isdigit() and int(uid) > 0 and gid.isdigit() and int(gid) > 0
-    created = " ".join(a for k, a in final if k == "RUN")
+    created = " ".join(a for k, a in runtime if k == "RUN")
     assert f"--uid {uid}" in created and f"--gid {gid}" in created
     # Where the KFP v2 launcher, running as this user, stages artifacts.
     assert f"install -d -o {uid} -g {gid} -m 0755 /gcs /minio /s3" in created
+
+
+def test_offline_wheelhouse_arguments_have_no_default(instructions):
+    # Unset unless scripts/image/build.sh passes them: users' builds read PyPI.
+    args = [a for k, a in stage(instructions, "builder") if k == "ARG"]
+    assert "PIP_NO_INDEX" in args and "PIP_FIND_LINKS" in args
 
 
 def test_image_installs_with_the_same_pinned_command_as_make(instructions):
@@ -146,16 +170,20 @@ def test_image_installs_with_the_same_pinned_command_as_make(instructions):
 
 
 def test_build_checks_the_image_can_run_a_step(instructions):
-    runs = [a for k, a in stages(instructions)[0][1] if k == "RUN"]
+    runs = [a for k, a in stage(instructions, "builder") if k == "RUN"]
     assert runs[-1] == 'python scripts/check_image.py --variant "$TF_VARIANT"'
 
 
-def test_compiled_step_command_is_not_swallowed_by_an_entrypoint(instructions):
-    assert not [a for k, a in instructions if k == "ENTRYPOINT"]
-    final = stages(instructions)[-1][1]
-    env = " ".join(a for k, a in final if k == "ENV")
+def test_entrypoint_is_beams_boot_so_dataflow_workers_start(instructions):
+    final = stage(instructions, None)
+    entrypoints = [json.loads(a) for k, a in final if k == "ENTRYPOINT"]
+    assert entrypoints == [["/opt/apache/beam/boot"]], "exec form, Beam's boot, final stage"
+    assert not [a for k, a in stage(instructions, "runtime") if k == "ENTRYPOINT"]
+    env = " ".join(a for k, a in stage(instructions, "runtime") if k == "ENV")
     assert "PATH=/opt/venv/bin:$PATH" in env, "`python` in the step command must be the venv's"
-    cmd = [a for k, a in final if k == "CMD"]
+    # Without it boot (>= 2.44) runs the worker in a fresh venv that lacks /opt/venv's packages.
+    assert "RUN_PYTHON_SDK_IN_DEFAULT_ENVIRONMENT=1" in env
+    cmd = [a for k, a in stage(instructions, "runtime") if k == "CMD"]
     assert json.loads(cmd[-1]) == ["bertpipe", "--help"], "exec-form CMD with bertpipe"
 
 

@@ -66,3 +66,32 @@ def test_overwritten_shared_library_is_detected(check_image, tmp_path, monkeypat
     # Another build of the same package installed afterwards rewrites the file.
     (tmp_path / "fakepkg" / "core.so").write_bytes(b"cpu build")
     assert check_image._tampered_libraries("fakepkg-tpu") == ["fakepkg/core.so"]
+
+
+def test_dataflow_side_passes_when_boot_may_use_the_image_environment(
+    check_image, venv_on_path, monkeypatch
+):
+    monkeypatch.setenv("RUN_PYTHON_SDK_IN_DEFAULT_ENVIRONMENT", "1")
+    assert check_image.check_dataflow() == []
+
+
+def test_dataflow_side_fails_when_boot_would_make_its_own_venv(
+    check_image, venv_on_path, monkeypatch
+):
+    monkeypatch.delenv("RUN_PYTHON_SDK_IN_DEFAULT_ENVIRONMENT", raising=False)
+    assert check_image.check_dataflow() == [
+        "RUN_PYTHON_SDK_IN_DEFAULT_ENVIRONMENT is not set: Beam's boot would start the "
+        "worker in a new venv that cannot see /opt/venv's packages"
+    ]
+
+
+def test_dataflow_side_fails_when_pip_finds_no_beam(check_image, monkeypatch, tmp_path):
+    # A `python` on PATH whose environment has no apache-beam, as in a wrong base image.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.base_prefix + "/bin/python3")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("RUN_PYTHON_SDK_IN_DEFAULT_ENVIRONMENT", "1")
+    assert check_image.check_dataflow() == [
+        "`python -m pip show apache-beam` finds no Beam (boot refuses to start)"
+    ]

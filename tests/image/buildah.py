@@ -1,0 +1,138 @@
+"""Runs commands inside a locally built image, as a pod runs its container, with buildah.
+
+No Docker engine or Kubernetes here: `buildah run --isolation chroot` runs a command in a
+fresh working container made from the image (`buildah from`), so every step starts from
+the image's own filesystem, as every Kubeflow/Vertex pod does. `podman run` cannot run on
+these machines (crun's setrlimit is not permitted); buildah's chroot isolation can.
+
+What a cluster does that this does not: no cgroup limits, the host's network, and bind
+mounts instead of a CSI/FUSE volume. What it does do like a pod: the image's environment
+(PATH, HOME, RUN_PYTHON_SDK_IN_DEFAULT_ENVIRONMENT), the numeric user the pod's
+securityContext sets (`--user 1000:1000`), the step's own command (a container `command`
+replaces the image ENTRYPOINT in Kubernetes, so buildah's ignoring of it is faithful).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import shutil
+import subprocess
+
+from tests.conftest import REPO_ROOT
+
+CACHE = REPO_ROOT / ".cache" / "image"
+IMAGE_ENV = "BERTPIPE_IMAGE"
+
+
+def available() -> str | None:
+    """The image `make image-check` built (env BERTPIPE_IMAGE), or None when not asked for."""
+    image = os.environ.get(IMAGE_ENV)
+    if not image or shutil.which("buildah") is None:
+        return None
+    return image
+
+
+@dataclasses.dataclass(frozen=True)
+class Image:
+    """A built image in the local store under `.cache/image` (vfs, as build.sh uses)."""
+
+    name: str
+    store_root: pathlib.Path = CACHE / "containers"
+    run_root: pathlib.Path = CACHE / "run"
+
+    def store_args(self) -> list[str]:
+        store = ["--root", str(self.store_root), "--runroot", str(self.run_root)]
+        return [*store, "--storage-driver", "vfs"]
+
+    def create(self) -> str:
+        """A fresh working container of the image (what a pod starts from); its id."""
+        return self._buildah("from", "--pull=never", self.name, check=True).stdout.strip()
+
+    def _buildah(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["buildah", *self.store_args(), *args],
+            capture_output=True,
+            text=True,
+            **kwargs,
+        )
+
+    def inspect(self) -> dict:
+        """The image's OCI config (`config.Env`, `config.User`, `config.Entrypoint`...)."""
+        import json
+
+        result = self._buildah("inspect", "--type", "image", self.name, check=True)
+        return json.loads(result.stdout)["OCIv1"]
+
+    def run(
+        self,
+        command: list[str],
+        *,
+        user: str = "1000:1000",
+        mounts: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+        timeout: float = 900,
+    ) -> subprocess.CompletedProcess:
+        """Runs `command` in a fresh container of the image; returns the finished process.
+
+        `mounts` are host directories bound read-write at the same path inside, so paths in
+        an ExecutorInput mean the same file on both sides.
+        """
+        container = self.create()
+        try:
+            args = ["run", "--isolation", "chroot", "--user", user]
+            for mount in mounts:
+                args += ["--volume", f"{mount}:{mount}:rw"]
+            for key, value in (env or {}).items():
+                args += ["--env", f"{key}={value}"]
+            return self._buildah(*args, container, "--", *command, timeout=timeout)
+        finally:
+            self._buildah("rm", container)
+
+
+# What the launcher stand-in sets to make this venv and checkout stand in for the image;
+# inside the image its own ENV (PATH, HOME) and installed code take their place.
+_STAND_IN_ENV = ("PATH", "PYTHONPATH", "HOME")
+
+
+def start_in_image(image: Image, user: str = "1000:1000"):
+    """A launcher `start` function (spec, log) -> Popen that runs the step in `image`.
+
+    The step's command runs as compiled (`python` found on the image's PATH, where the
+    stand-in put this venv's interpreter), with the step's environment less what only
+    made this machine stand in for the image, and every volume bind-mounted at its
+    container path. A fresh working container per step, removed when the step ends.
+    """
+    import shlex
+    import sys
+
+    def start(spec, log):
+        command = list(spec.command)
+        if command and command[0] == sys.executable:
+            command[0] = "python"
+        # KFP's launcher runs in the step's own container, as the pod's user: whatever it
+        # staged in the volumes (inputs, output folders) belongs to that user.
+        uid, _, gid = user.partition(":")
+        for host in spec.mounts.values():
+            for root, dirs, files in os.walk(host):
+                for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+                    os.lchown(name, int(uid), int(gid or uid))
+        container = image.create()
+        run = ["run", "--isolation", "chroot", "--user", user]
+        for container_path, host in spec.mounts.items():
+            run += ["--volume", f"{host}:{container_path}:rw"]
+        for key, value in spec.env.items():
+            if key not in _STAND_IN_ENV:
+                run += ["--env", f"{key}={value}"]
+        buildah = shlex.join(["buildah", *image.store_args()])
+        # Runs the step, then removes its container whatever the step's exit status.
+        remove = f"{buildah} rm {shlex.quote(container)} >/dev/null"
+        wrapper = f'{buildah} "$@"; rc=$?; {remove}; exit $rc'
+        return subprocess.Popen(
+            ["sh", "-c", wrapper, "pod", *run, container, "--", *command],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    return start
