@@ -20,6 +20,7 @@ from typing import Literal
 from components import configs
 from components.errors import BertpipeError
 from pipelines.resources import ResourcesConfig
+from pipelines.runners import input_staging
 from pipelines.tpu import TpuConfig
 
 Target = Literal["kubeflow", "vertex"]
@@ -165,6 +166,11 @@ class BeamConfig:
             )
 
 
+# Steps whose inputs KFP copies before they start, and room for those copies: the Examples
+# artifact (Trainer, evaluator; hundreds of GB at BERT's recipe) and an exported model.
+DEFAULT_INPUT_STAGING = {"Trainer": "200Gi", "MaskedLMEvaluator": "200Gi", "Pusher": "20Gi"}
+
+
 @dataclasses.dataclass(frozen=True)
 class KubeflowConfig:
     """Defaults for `bertpipe submit --target kubeflow`.
@@ -177,12 +183,21 @@ class KubeflowConfig:
       experiment: experiment the runs are filed under (created if missing).
       service_account: Kubernetes service account of the run's pods; empty = the API
         server's default (`bertpipe-runner` with `kubernetes/`).
+      input_staging: step id -> size (Kubernetes quantity in Gi/Ti) of a per-pod volume
+        that receives KFP's copy of the step's input artifacts instead of the node's boot
+        disk (pipelines/runners/input_staging.py); size it for the step's inputs (the
+        Examples artifact for the Trainer and the evaluator). `{}` = no volumes.
+      input_staging_storage_class: StorageClass of those volumes; empty = the default.
     """
 
     host: str = ""
     namespace: str = ""
     experiment: str = "bertpipe"
     service_account: str = ""
+    input_staging: dict[str, str] = dataclasses.field(
+        default_factory=lambda: dict(DEFAULT_INPUT_STAGING)
+    )
+    input_staging_storage_class: str = ""
 
     def __post_init__(self):
         if self.host and not self.host.startswith(("http://", "https://")):
@@ -192,6 +207,13 @@ class KubeflowConfig:
             )
         if not self.experiment:
             raise BertpipeError("kubeflow.experiment is empty; name an experiment.")
+        if not isinstance(self.input_staging, dict):
+            raise BertpipeError(
+                "kubeflow.input_staging must map step ids to volume sizes, e.g. "
+                f"{{Trainer: 500Gi}}; got {self.input_staging!r}."
+            )
+        for step, size in self.input_staging.items():
+            input_staging.check_size(size, f"kubeflow.input_staging.{step}")
 
 
 @dataclasses.dataclass(frozen=True)

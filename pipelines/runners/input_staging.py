@@ -34,6 +34,15 @@ def bucket_of(uri: str) -> str:
     return uri[len("gs://") :].split("/", 1)[0]
 
 
+def check_size(size, what: str = "input staging size") -> None:
+    """`size` must be a Kubernetes quantity in Gi or Ti, e.g. '500Gi'."""
+    if not isinstance(size, str) or not _QUANTITY.match(size):
+        raise BertpipeError(
+            f"{what} must be a Kubernetes quantity in Gi or Ti such as '500Gi'; got "
+            f"{size!r}. Size it from the step's input artifacts."
+        )
+
+
 def staging_volume(pipeline_root: str, size: str, storage_class: str = "") -> dict:
     """The `genericEphemeralVolume` entry that takes the launcher's copies of inputs.
 
@@ -42,11 +51,7 @@ def staging_volume(pipeline_root: str, size: str, storage_class: str = "") -> di
       size: a Kubernetes quantity in Gi or Ti, e.g. "500Gi": at least the step's inputs.
       storage_class: a StorageClass name; empty = the cluster's default.
     """
-    if not _QUANTITY.match(size):
-        raise BertpipeError(
-            f"input staging size must be a Kubernetes quantity in Gi or Ti such as '500Gi'; "
-            f"got {size!r}. Size it from the step's input artifacts."
-        )
+    check_size(size)
     volume = {
         "volumeName": VOLUME_NAME,
         "mountPath": "/gcs/" + bucket_of(pipeline_root),

@@ -12,6 +12,11 @@ document is the Kubernetes platform config that TFX cannot write:
             Trainer_executor:            # <ComponentId>_executor
               nodeSelector: {labels: {cloud.google.com/gke-tpu-accelerator: ..., ...}}
               tolerations: [{key: google.com/tpu, operator: Exists, effect: NoSchedule}]
+              genericEphemeralVolume: [{mountPath: /gcs/<bucket>, size: 200Gi, ...}]
+
+The volumes (`deployment.kubeflow.input_staging`, pipelines/runners/input_staging.py) take
+the copy of every input artifact that KFP's launcher makes under /gcs before a step
+starts, so the Examples artifact does not land on the node's boot disk.
 
 Every step gets CPU/memory requests through its ResourceSpec
 (`DeploymentConfig.resources_for`); the TPU steps (the Trainer, and the evaluator with
@@ -37,7 +42,7 @@ import dataclasses
 from components.errors import BertpipeError
 from pipelines import deployment as deployment_lib
 from pipelines.deployment import DeploymentConfig
-from pipelines.runners import kfp_v2
+from pipelines.runners import input_staging, kfp_v2
 from pipelines.runners.kfp_v2 import SubmittedRun
 
 TRAINER_ID = "Trainer"
@@ -73,13 +78,20 @@ def check_kubeflow_pipeline(pipeline) -> None:
         )
 
 
-def platform_spec(deployment: DeploymentConfig, tpu_ids) -> dict:
-    """The second YAML document: Kubernetes executor configs of the TPU steps ({} if none)."""
-    if not tpu_ids:
-        return {}
-    executor_config = deployment.tpu.kfp_executor_config()
-    executors = {kfp_v2.EXECUTOR_LABEL.format(cid): executor_config for cid in tpu_ids}
-    return {"platforms": {KUBERNETES_PLATFORM: {"deploymentSpec": {"executors": executors}}}}
+def platform_spec(deployment: DeploymentConfig, tpu_ids, pipeline_root: str = "") -> dict:
+    """The second YAML document ({} if empty): Kubernetes executor configs of the TPU steps
+    (node selector, tolerations) and of the steps with an input staging volume."""
+    executors = {
+        kfp_v2.EXECUTOR_LABEL.format(cid): deployment.tpu.kfp_executor_config() for cid in tpu_ids
+    }
+    platform = {"platforms": {KUBERNETES_PLATFORM: {"deploymentSpec": {"executors": executors}}}}
+    kubeflow = deployment.kubeflow
+    for cid, size in sorted(kubeflow.input_staging.items()):
+        volume = input_staging.staging_volume(
+            pipeline_root, size, kubeflow.input_staging_storage_class
+        )
+        input_staging.add_staging_volume(platform, kfp_v2.EXECUTOR_LABEL.format(cid), volume)
+    return platform if executors else {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,11 +130,17 @@ def compile_kubeflow(
     check_kubeflow_pipeline(pipeline)
     tpu_ids = deployment.tpu_component_ids(trainer_id, evaluator_id)
     kfp_v2.require_component_ids(pipeline, tpu_ids, "TPU step(s)")
+    kfp_v2.require_component_ids(
+        pipeline, list(deployment.kubeflow.input_staging), "kubeflow.input_staging step(s)"
+    )
     specs = kfp_v2.step_resources(pipeline, deployment, tpu_ids)
     images = kfp_v2.component_images(pipeline, deployment, tpu_ids)
     job = kfp_v2.compile_job(pipeline, images, specs)
     kfp_v2.add_retries(job["pipelineSpec"], {trainer_id: deployment.trainer_retries})
-    pipeline_spec, platform = job["pipelineSpec"], platform_spec(deployment, tpu_ids)
+    pipeline_spec, platform = (
+        job["pipelineSpec"],
+        platform_spec(deployment, tpu_ids, pipeline.pipeline_info.pipeline_root),
+    )
     header = _HEADER.format(name=pipeline.pipeline_info.pipeline_name, tfx=version.__version__)
     documents = [pipeline_spec] + ([platform] if platform else [])
     text = header + yaml.safe_dump_all(documents, sort_keys=True)
@@ -175,6 +193,7 @@ def submit_kubeflow(
     deployment_lib.KubeflowConfig(host=host, experiment=experiment)  # Checks the host URL.
     if pipeline_root is not None:
         deployment_lib.check_pipeline_root(pipeline_root, "kubeflow")
+        _check_staging_bucket(package_path, pipeline_root)
     result = _call_kfp(
         host,
         namespace,
@@ -191,6 +210,34 @@ def submit_kubeflow(
         existing_token,
     )
     return SubmittedRun(result.run_id, f"{host.rstrip('/')}/#/runs/details/{result.run_id}")
+
+
+def _check_staging_bucket(package_path: str, pipeline_root: str) -> None:
+    """Input staging volumes are mounted at /gcs/<bucket of the compiled root>: a run under
+    another bucket would put KFP's input copies back on the node's disk."""
+    import yaml
+
+    with open(package_path, encoding="utf-8") as f:
+        documents = list(yaml.safe_load_all(f))
+    platform = documents[1] if len(documents) > 1 and documents[1] else {}
+    executors = (
+        platform.get("platforms", {})
+        .get(KUBERNETES_PLATFORM, {})
+        .get("deploymentSpec", {})
+        .get("executors", {})
+    )
+    expected = "/gcs/" + input_staging.bucket_of(pipeline_root)
+    for label, executor in sorted(executors.items()):
+        for volume in executor.get("genericEphemeralVolume", []):
+            if volume.get("volumeName") == input_staging.VOLUME_NAME and (
+                volume.get("mountPath") != expected
+            ):
+                raise BertpipeError(
+                    f"{package_path} stages {label}'s inputs at {volume.get('mountPath')}, "
+                    f"but the run's pipeline root {pipeline_root} is in another bucket; "
+                    "compile it again with that pipeline_root, or submit under the compiled "
+                    "root's bucket."
+                )
 
 
 def _call_kfp(host, namespace, call, existing_token):

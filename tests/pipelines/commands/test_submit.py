@@ -90,7 +90,7 @@ def test_kubeflow_submit_sends_a_package_with_the_flags(kubeflow_package):
             "--experiment",
             "bertpipe",
             "--pipeline-root",
-            "gs://other/root",
+            "gs://my-project-bertpipe/other-root",
             "--service-account",
             "bertpipe-runner",
         )
@@ -98,7 +98,7 @@ def test_kubeflow_submit_sends_a_package_with_the_flags(kubeflow_package):
     assert not result.out.startswith("bertpipe: compiled")  # Sent as it is.
     lookup, started = api.requests[1:]
     assert lookup.query["namespace"] == "team-a"
-    assert started.body["runtime_config"]["pipeline_root"] == "gs://other/root"
+    assert started.body["runtime_config"]["pipeline_root"] == "gs://my-project-bertpipe/other-root"
     assert started.body["service_account"] == "bertpipe-runner"
 
 

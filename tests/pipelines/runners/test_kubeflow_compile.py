@@ -41,6 +41,15 @@ def platform_executors(platform):
     return platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
 
 
+def tpu_placements(platform):
+    """The executors placed on the TPU node pool, without their input staging volumes."""
+    return {
+        label: {k: v for k, v in executor.items() if k != "genericEphemeralVolume"}
+        for label, executor in platform_executors(platform).items()
+        if "nodeSelector" in executor
+    }
+
+
 def test_compile_says_what_it_wrote_and_how_to_submit_it(package):
     path, result = package
     assert result.out.splitlines() == [
@@ -66,7 +75,7 @@ def test_both_documents_parse_into_kfp_protos_with_no_unknown_field(package):
     assert spec.schema_version == "2.1.0" and spec.pipeline_info.name == "bertpipe-base"
     assert sorted(spec.root.dag.tasks) == sorted(STEPS)
     placed = platform.platforms["kubernetes"].deployment_spec.executors
-    assert list(placed) == ["Trainer_executor"]
+    assert sorted(placed) == ["MaskedLMEvaluator_executor", "Pusher_executor", "Trainer_executor"]
     trainer = json_format.ParseDict(
         json_format.MessageToDict(placed["Trainer_executor"]),
         kfp_protos.kubernetes_executor_config()(),
@@ -104,8 +113,7 @@ def test_only_the_trainer_gets_the_tpu_placement_limit_and_image(package):
     for container in containers.values():
         assert container["resources"] == {"cpuRequest": 4.0, "memoryRequest": 16.0}
         assert container["image"] == IMAGE
-    assert list(platform_executors(platform)) == ["Trainer_executor"]
-    assert platform_executors(platform)["Trainer_executor"] == TPU.kfp_executor_config()
+    assert tpu_placements(platform) == {"Trainer_executor": TPU.kfp_executor_config()}
 
 
 def test_only_the_trainer_is_retried_after_a_failure_such_as_preemption(package):
@@ -200,17 +208,18 @@ def test_evaluator_on_tpu_gets_the_same_placement(tmp_path):
     path = str(tmp_path / "p.yaml")
     compiled.compile_config("kubeflow", EXAMPLE, path, "deployment.tpu_evaluator=true")
     spec, platform = compiled.documents(path)
-    placed = platform_executors(platform)
+    placed = tpu_placements(platform)
     assert sorted(placed) == ["MaskedLMEvaluator_executor", "Trainer_executor"]
     assert placed["MaskedLMEvaluator_executor"] == placed["Trainer_executor"]
     evaluator = executors(spec)["MaskedLMEvaluator_executor"]["container"]
     assert evaluator["image"] == TPU_IMAGE and "accelerator" in evaluator["resources"]
 
 
-def test_without_tpu_there_is_one_document_and_the_trainer_stays_on_cpu(tmp_path):
+def test_without_tpu_the_trainer_stays_on_cpu_and_no_step_is_placed(tmp_path):
     path = str(tmp_path / "p.yml")
     result = compiled.compile_config("kubeflow", EXAMPLE, path, "deployment.tpu=null")
-    (spec,) = compiled.documents(path)
+    spec, platform = compiled.documents(path)
+    assert tpu_placements(platform) == {}
     assert all("accelerator" not in e["container"]["resources"] for e in executors(spec).values())
     assert compiled.custom_config(spec)["experiment_config"] == {}
     assert "  TPU: none (the Trainer runs on a CPU machine)" in result.out.splitlines()
@@ -283,3 +292,61 @@ def test_file_based_example_gen_is_refused():
     built = tfx.dsl.Pipeline(pipeline_name="p", pipeline_root="gs://b/r", components=[gen])
     with pytest.raises(BertpipeError, match=r"\['ImportExampleGen'\] are FileBasedExampleGen"):
         kubeflow.compile_kubeflow(built, DeploymentConfig(images=ImageConfig(default=IMAGE)))
+
+
+def test_input_artifacts_are_staged_on_volumes_of_their_own(package):
+    # Defect 4: KFP 2.5.0 copies every input artifact under /gcs/<bucket> before the step
+    # starts; the Trainer, evaluator and Pusher get a per-pod volume there (defaults).
+    path, _ = package
+    _, platform = compiled.documents(path)
+    volumes = {
+        label: executor.get("genericEphemeralVolume")
+        for label, executor in platform_executors(platform).items()
+    }
+    expected = {"Trainer": "200Gi", "MaskedLMEvaluator": "200Gi", "Pusher": "20Gi"}
+    assert volumes == {
+        f"{step}_executor": [
+            {
+                "volumeName": "bertpipe-input-staging",
+                "mountPath": "/gcs/my-project-bertpipe",
+                "accessModes": ["ReadWriteOnce"],
+                "size": size,
+                "defaultStorageClass": True,
+            }
+        ]
+        for step, size in expected.items()
+    }
+    for executor in platform_executors(platform).values():
+        json_format.ParseDict(executor, kfp_protos.kubernetes_executor_config()())
+
+
+def test_input_staging_can_be_sized_per_step_or_turned_off(tmp_path):
+    path = str(tmp_path / "p.yaml")
+    sets = ("deployment.tpu=null", "deployment.kubeflow.input_staging={Trainer: 2Ti}")
+    compiled.compile_config("kubeflow", EXAMPLE, path, *sets)
+    _, platform = compiled.documents(path)
+    (volume,) = platform_executors(platform)["Trainer_executor"]["genericEphemeralVolume"]
+    assert list(platform_executors(platform)) == ["Trainer_executor"]
+    assert volume["size"] == "2Ti"
+    path = str(tmp_path / "off.yaml")
+    compiled.compile_config(
+        "kubeflow", EXAMPLE, path, "deployment.tpu=null", "deployment.kubeflow.input_staging={}"
+    )
+    assert len(compiled.documents(path)) == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("{Trainer: 500GB}", "quantity in Gi or Ti"),
+        ("{Trainr: 500Gi}", "kubeflow.input_staging step(s) ['Trainr'] not found"),
+    ],
+)
+def test_a_bad_input_staging_setting_fails_in_one_line(tmp_path, value, message):
+    path = str(tmp_path / "p.yaml")
+    result = compiled.bertpipe(
+        "compile", "--target", "kubeflow", "--config", EXAMPLE, "--output", path,
+        "--set", f"deployment.kubeflow.input_staging={value}",
+    )  # fmt: skip
+    assert result.code == 2
+    assert message in result.err and len(result.err.strip().splitlines()) == 1

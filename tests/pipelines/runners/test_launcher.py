@@ -22,7 +22,6 @@ import tensorflow_text  # noqa: F401  (the fill_mask signature's tokenizer ops)
 from components import vocabulary
 from components.features import MaskedLMSchema
 from components.trainer.export import load_exported
-from pipelines.runners import input_staging
 from tests.pipelines import tiny_job
 from tests.pipelines.runners import compiled, pod
 from tests.pipelines.runners.launcher import KUBEFLOW, VERTEX, LocalLauncher, StepFailed
@@ -118,12 +117,11 @@ def tree_bytes(path):
 
 def test_kubeflow_steps_of_the_real_pipeline_run_from_the_compiled_yaml(tmp_path):
     (spec, platform), _ = compile_tiny(tmp_path, KUBEFLOW)
-    assert list(platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]) == [
-        "Trainer_executor"
-    ]
-    # Defect 4: the Trainer's inputs are staged on a volume of their own.
-    volume = input_staging.staging_volume(ROOT, "500Gi")
-    input_staging.add_staging_volume(platform, "Trainer_executor", volume)
+    executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    # Defect 4: the compiled Trainer, evaluator and Pusher stage their inputs on a volume
+    # of their own (deployment.kubeflow.input_staging defaults).
+    staged = {"Trainer_executor", "MaskedLMEvaluator_executor", "Pusher_executor"}
+    assert {k for k, e in executors.items() if "genericEphemeralVolume" in e} == staged
     launcher, bucket = launcher_for(spec, tmp_path, KUBEFLOW, platform_spec=platform)
     assert launcher.order() == STEPS
     launcher.run_all()
@@ -131,14 +129,16 @@ def test_kubeflow_steps_of_the_real_pipeline_run_from_the_compiled_yaml(tmp_path
     assert launcher.pod_scratch == {step: [] for step in STEPS}
     check_outputs(launcher, bucket)
     # Defect 4: KFP 2.5.0 copies every input artifact under /gcs before the command
-    # starts; the Trainer's copy (the whole Examples artifact) lands on its staging
-    # volume, the evaluator's (examples + model, no volume) on the node's disk.
+    # starts; the copies (the whole Examples artifact for the Trainer, examples + model
+    # for the evaluator) land on the steps' staging volumes, not on the node's disk.
     outputs, local = launcher.outputs, launcher.local
     examples = tree_bytes(local(artifact(outputs, "MaskedLMExampleGen", "examples")["uri"]))
     model = tree_bytes(local(artifact(outputs, "Trainer", "model")["uri"]))
     assert launcher.downloaded_bytes["Trainer"] == examples
     assert launcher.boot_disk_bytes["Trainer"] == 0
-    assert launcher.boot_disk_bytes["MaskedLMEvaluator"] == examples + model
+    assert launcher.downloaded_bytes["MaskedLMEvaluator"] >= examples + model
+    assert launcher.boot_disk_bytes["MaskedLMEvaluator"] == 0
+    assert launcher.boot_disk_bytes["Pusher"] == 0
 
 
 def test_vertex_steps_run_and_the_next_run_resolves_the_blessed_model(tmp_path):

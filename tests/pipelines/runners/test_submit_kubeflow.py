@@ -12,7 +12,7 @@ from pipelines.runners import kubeflow
 from tests.pipelines.runners import compiled
 from tests.pipelines.runners.api_servers import API, EXPERIMENT_ID, RUN_ID, KfpApiServer
 
-ROOT = "gs://b/root"
+ROOT = "gs://my-project-bertpipe/root"  # The compiled input staging volumes' bucket.
 
 
 @pytest.fixture(scope="module")
@@ -114,4 +114,12 @@ def test_bad_arguments_fail_before_any_request(package, kwargs, message):
         arguments = {"package_path": package, "host": api.url, "pipeline_root": ROOT, **kwargs}
         with pytest.raises(BertpipeError, match=message):
             kubeflow.submit_kubeflow(arguments.pop("package_path"), **arguments)
+    assert api.requests == []
+
+
+def test_submit_refuses_a_root_in_another_bucket_than_the_staging_volumes(package):
+    # Defect 4: the volumes are mounted at /gcs/<compiled bucket>; under another bucket
+    # KFP's input copies would land on the node's disk again.
+    with KfpApiServer() as api, pytest.raises(BertpipeError, match="in another bucket"):
+        kubeflow.submit_kubeflow(package, host=api.url, pipeline_root="gs://other/root")
     assert api.requests == []
