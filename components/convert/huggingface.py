@@ -105,19 +105,7 @@ def read_config(directory: str) -> BertConfig:
             f"(supported: absolute positions, layer_norm_eps 1e-12, hidden_act one of "
             f"{sorted(_ACTIVATIONS)})."
         )
-    return BertConfig(
-        vocab_size=hf["vocab_size"],
-        hidden_size=hf["hidden_size"],
-        num_layers=hf["num_hidden_layers"],
-        num_attention_heads=hf["num_attention_heads"],
-        intermediate_size=hf["intermediate_size"],
-        hidden_activation=_ACTIVATIONS[act],
-        dropout_rate=hf.get("hidden_dropout_prob", 0.1),
-        attention_dropout_rate=hf.get("attention_probs_dropout_prob", 0.1),
-        max_position_embeddings=hf.get("max_position_embeddings", 512),
-        type_vocab_size=hf.get("type_vocab_size", 2),
-        initializer_range=hf.get("initializer_range", 0.02),
-    )
+    return layout.bert_config_from_json(hf, _ACTIVATIONS[act])
 
 
 def read_normalization(directory: str) -> Normalization:

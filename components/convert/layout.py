@@ -196,3 +196,21 @@ def names(num_layers: int) -> list[str]:
     found += [f"{MLM}/transform/dense/kernel", f"{MLM}/transform/dense/bias"]
     found += [f"{MLM}/transform/LayerNorm/gamma", f"{MLM}/transform/LayerNorm/beta"]
     return [*found, MLM_BIAS, NSP_WEIGHTS, NSP_BIAS]
+
+
+def bert_config_from_json(cfg: dict, hidden_activation: str) -> BertConfig:
+    """The encoder of a google-research/bert `bert_config.json` or a Hugging Face BERT
+    `config.json` (the same keys), with `hidden_activation` already mapped to bertpipe's."""
+    return BertConfig(
+        vocab_size=cfg["vocab_size"],
+        hidden_size=cfg["hidden_size"],
+        num_layers=cfg["num_hidden_layers"],
+        num_attention_heads=cfg["num_attention_heads"],
+        intermediate_size=cfg["intermediate_size"],
+        hidden_activation=hidden_activation,
+        dropout_rate=cfg.get("hidden_dropout_prob", 0.1),
+        attention_dropout_rate=cfg.get("attention_probs_dropout_prob", 0.1),
+        max_position_embeddings=cfg.get("max_position_embeddings", 512),
+        type_vocab_size=cfg.get("type_vocab_size", 2),
+        initializer_range=cfg.get("initializer_range", 0.02),
+    )

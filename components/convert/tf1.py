@@ -70,19 +70,7 @@ def read_config(path: str) -> BertConfig:
             f"{config_path}: hidden_act {act!r} is not supported; use one of "
             f"{sorted(_ACTIVATIONS)}."
         )
-    return BertConfig(
-        vocab_size=cfg["vocab_size"],
-        hidden_size=cfg["hidden_size"],
-        num_layers=cfg["num_hidden_layers"],
-        num_attention_heads=cfg["num_attention_heads"],
-        intermediate_size=cfg["intermediate_size"],
-        hidden_activation=_ACTIVATIONS[act],
-        dropout_rate=cfg.get("hidden_dropout_prob", 0.1),
-        attention_dropout_rate=cfg.get("attention_probs_dropout_prob", 0.1),
-        max_position_embeddings=cfg.get("max_position_embeddings", 512),
-        type_vocab_size=cfg.get("type_vocab_size", 2),
-        initializer_range=cfg.get("initializer_range", 0.02),
-    )
+    return layout.bert_config_from_json(cfg, _ACTIVATIONS[act])
 
 
 def read_weights(path: str) -> layout.Weights:

@@ -1,7 +1,14 @@
-"""Shared fixtures for the example-generation tests: a tiny vocabulary and record parsing."""
+"""Shared fixtures for the example-generation tests: a tiny vocabulary, generation of one
+in-memory corpus and record parsing."""
+
+import io
 
 import numpy as np
 
+from components.corpus import documents
+from components.example_gen import ExampleGenConfig
+from components.example_gen.generator import ExampleGenerator
+from components.example_gen.stats import ExampleGenStats
 from components.features import FEATURE_NAMES, MaskedLMSchema
 
 # id:        0        1        2        3        4       5      6      7      8    9    10
@@ -29,3 +36,13 @@ def unmasked(parsed: dict[str, np.ndarray]) -> np.ndarray:
         real = parsed["masked_lm_weights"][row] > 0
         ids[row, parsed["masked_lm_positions"][row][real]] = parsed["masked_lm_ids"][row][real]
     return ids
+
+
+def generate(data: bytes, config: ExampleGenConfig, tokens=TOKENS):
+    """({split: serialized records}, stats) of generating one BERT-layout corpus in memory."""
+    docs = list(documents.read_documents(io.BytesIO(data), documents.Segment("c", 0, len(data))))
+    stats = ExampleGenStats.empty(config.seq_length, config.max_predictions_per_seq)
+    out = {"train": [], "eval": []}
+    for split, records in ExampleGenerator(config, tokens).generate(0, docs, stats):
+        out[split].extend(records)
+    return out, stats

@@ -1,17 +1,12 @@
 """Tests for one bucket -> serialized examples (generator.py), exact and statistical."""
 
-import io
-
 import numpy as np
 import pytest
 
 from components import vocabulary
-from components.corpus import documents
 from components.example_gen import ExampleGenConfig, masking
-from components.example_gen.generator import ExampleGenerator
-from components.example_gen.stats import ExampleGenStats
 from pipelines import corpora
-from tests.components.example_gen.helpers import CLS, SEP, TOKENS, parse, unmasked
+from tests.components.example_gen.helpers import CLS, SEP, generate, parse, unmasked
 
 # Every choice is forced: each document has one sentence, so B is always the other one.
 TWO_ONE_SENTENCE_DOCS = b"The cat sat.\n\nA b.\n"
@@ -25,17 +20,8 @@ FORCED = ExampleGenConfig(
 )
 
 
-def _generate(data: bytes, config: ExampleGenConfig, tokens=TOKENS):
-    docs = list(documents.read_documents(io.BytesIO(data), documents.Segment("c", 0, len(data))))
-    stats = ExampleGenStats.empty(config.seq_length, config.max_predictions_per_seq)
-    out = {"train": [], "eval": []}
-    for split, records in ExampleGenerator(config, tokens).generate(0, docs, stats):
-        out[split].extend(records)
-    return out, stats
-
-
 def test_forced_pairs_give_exactly_the_hand_computed_examples():
-    out, _ = _generate(TWO_ONE_SENTENCE_DOCS, FORCED)
+    out, _ = generate(TWO_ONE_SENTENCE_DOCS, FORCED)
     assert out["eval"] == [] and len(out["train"]) == 4  # 2 documents x dupe_factor 2
     parsed = parse(out["train"], 16, 13)
     pad = [0] * 6
@@ -60,7 +46,7 @@ def test_forced_pairs_give_exactly_the_hand_computed_examples():
 
 
 def test_stats_count_documents_tokens_and_histograms():
-    _, stats = _generate(TWO_ONE_SENTENCE_DOCS, FORCED)
+    _, stats = generate(TWO_ONE_SENTENCE_DOCS, FORCED)
     train = stats.splits["train"]
     assert {k: train.counts[k] for k in ("documents", "sentences", "tokens", "instances")} == {
         "documents": 2,
@@ -78,30 +64,30 @@ def test_stats_count_documents_tokens_and_histograms():
 def test_same_seed_same_records_and_other_seed_other_records():
     data = b"The cat sat.\nThe dog ran.\nA b c d.\n\nA b.\nC d.\nThe cats.\n\nDog ran.\n"
     config = ExampleGenConfig(seq_length=16, max_predictions_per_seq=3, dupe_factor=3)
-    first, _ = _generate(data, config)
-    again, _ = _generate(data, config)
-    other, _ = _generate(data, ExampleGenConfig(seq_length=16, max_predictions_per_seq=3,
+    first, _ = generate(data, config)
+    again, _ = generate(data, config)
+    other, _ = generate(data, ExampleGenConfig(seq_length=16, max_predictions_per_seq=3,
                                                 dupe_factor=3, seed=7))  # fmt: skip
     assert first == again
     assert sorted(first["train"]) != sorted(other["train"])
 
 
 def test_one_document_alone_gives_no_instance_and_counts_the_skip():
-    out, stats = _generate(b"The cat sat.\n", FORCED)
+    out, stats = generate(b"The cat sat.\n", FORCED)
     assert out == {"train": [], "eval": []}
     assert stats.total("instances_without_negative") == 2  # One per dupe pass.
 
 
 def test_lines_without_tokens_and_invalid_utf8_are_counted():
     data = b"\xff\xfe\n\xe2\x80\x8b\n\nThe cat.\n\nA b.\n"  # invalid; a zero-width space
-    out, stats = _generate(data, FORCED)
+    out, stats = generate(data, FORCED)
     assert stats.total("skipped_lines") == 1 and stats.total("empty_documents") == 1
     assert stats.total("documents") == 3 and len(out["train"]) == 4
 
 
 def test_a_100_kb_line_is_truncated_into_examples_not_lost():
     long_line = b" ".join([b"the cat sat"] * 10_000)  # 110 kB, 30,000 tokens
-    out, stats = _generate(long_line + b"\n\nA b.\n", FORCED)
+    out, stats = generate(long_line + b"\n\nA b.\n", FORCED)
     assert stats.total("tokens") == 30_003
     parsed = parse(out["train"], 16, 13)
     ids = unmasked(parsed).tolist()
@@ -116,7 +102,7 @@ def moby_dick_examples():
     with open(path, "rb") as f:
         data = f.read()
     tokens = vocabulary.load_vocab("bert-base-uncased")
-    out, stats = _generate(data, ExampleGenConfig(dupe_factor=1), tokens)
+    out, stats = generate(data, ExampleGenConfig(dupe_factor=1), tokens)
     return parse(out["train"] + out["eval"], 128, 20), stats, tokens
 
 
@@ -158,7 +144,7 @@ def test_real_corpus_whole_word_masking_masks_whole_words():
         data = f.read()[:200_000]
     tokens = vocabulary.load_vocab("bert-base-uncased")
     config = ExampleGenConfig(dupe_factor=1, whole_word_mask=True, max_ngram_size=3)
-    out, _ = _generate(data, config, tokens)
+    out, _ = generate(data, config, tokens)
     parsed = parse(out["train"] + out["eval"], 128, 20)
     pieces = np.array([t.startswith("##") for t in tokens])
     specials = (tokens.index("[CLS]"), tokens.index("[SEP]"))

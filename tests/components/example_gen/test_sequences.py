@@ -1,20 +1,15 @@
 """Tests for packed sequences (`format: sequences`): packing, records, stats."""
 
-import io
-
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from components import features, vocabulary
-from components.corpus import documents
 from components.errors import BertpipeError
 from components.example_gen import ExampleGenConfig, sequences
-from components.example_gen.generator import ExampleGenerator
 from components.example_gen.instances import TokenizedDocument
-from components.example_gen.stats import ExampleGenStats
 from pipelines import corpora
-from tests.components.example_gen.helpers import CLS, SEP, TOKENS
+from tests.components.example_gen.helpers import CLS, SEP, generate
 
 SEQ = {"format": "sequences", "eval_fraction": 0.0, "seq_length": 12}
 SEQ["max_predictions_per_seq"] = 2
@@ -24,15 +19,6 @@ def _doc(*lengths, at=0):
     """A TokenizedDocument of consecutive sentences of these lengths, starting at `at`."""
     starts = np.cumsum([at, *lengths[:-1]]).tolist()
     return TokenizedDocument(starts, [s + n for s, n in zip(starts, lengths)])
-
-
-def _generate(data: bytes, config: ExampleGenConfig, tokens=TOKENS):
-    docs = list(documents.read_documents(io.BytesIO(data), documents.Segment("c", 0, len(data))))
-    stats = ExampleGenStats.empty(config.seq_length, config.max_predictions_per_seq)
-    out = {"train": [], "eval": []}
-    for split, records in ExampleGenerator(config, tokens).generate(0, docs, stats):
-        out[split].extend(records)
-    return out, stats
 
 
 def test_pack_full_sentences_crosses_documents_with_a_separator():
@@ -64,7 +50,7 @@ def test_pack_cuts_a_long_sentence_into_pieces_and_counts_it():
 
 def test_sequence_records_are_exactly_the_hand_packed_tokens():
     data = b"The cat sat.\nA b.\n\nThe dog ran.\n"  # the cat sat . | a b . || the dog ran .
-    out, stats = _generate(data, ExampleGenConfig(**SEQ))
+    out, stats = generate(data, ExampleGenConfig(**SEQ))
     assert out["eval"] == []
     parsed = features.SequenceSchema(12).parse(out["train"])
     # 4 + 3 tokens, then [SEP] + 4 would make 12 > 10: a second sequence.
@@ -80,7 +66,7 @@ def test_sequence_records_are_exactly_the_hand_packed_tokens():
 
 
 def test_sequence_records_hold_no_mask_features():
-    out, _ = _generate(b"The cat sat.\n\nA b.\n", ExampleGenConfig(**SEQ))
+    out, _ = generate(b"The cat sat.\n\nA b.\n", ExampleGenConfig(**SEQ))
     for record in out["train"]:
         names = set(tf.train.Example.FromString(record).features.feature)
         assert names == set(features.SEQUENCE_FEATURE_NAMES)
@@ -88,8 +74,8 @@ def test_sequence_records_hold_no_mask_features():
 
 def test_sequences_are_written_once_whatever_the_dupe_factor():
     data = b"The cat sat.\n\nA b.\n"
-    once, _ = _generate(data, ExampleGenConfig(**SEQ, dupe_factor=1))
-    many, _ = _generate(data, ExampleGenConfig(**SEQ, dupe_factor=5))
+    once, _ = generate(data, ExampleGenConfig(**SEQ, dupe_factor=1))
+    many, _ = generate(data, ExampleGenConfig(**SEQ, dupe_factor=5))
     assert once == many and len(once["train"]) == 1
 
 
@@ -105,7 +91,7 @@ def test_real_corpus_sequences_hold_every_token_once():
         data = f.read()[:300_000]
     tokens = vocabulary.load_vocab("bert-base-uncased")
     config = ExampleGenConfig(format="sequences", seq_length=128, eval_fraction=0.1)
-    out, stats = _generate(data, config, tokens)
+    out, stats = generate(data, config, tokens)
     parsed = features.SequenceSchema(128).parse(out["train"] + out["eval"])
     ids, mask = parsed["input_ids"].numpy(), parsed["input_mask"].numpy()
     sep = tokens.index("[SEP]")
