@@ -195,3 +195,61 @@ def _kind(value: Any) -> str:
     return {dict: "a mapping", list: "a list", str: "a string"}.get(
         type(value), f"{type(value).__name__} {value!r}"
     )
+
+
+# The validators every config's `__post_init__` uses: one signature, one message shape
+# ("<owner>.<name> must be <what and range>; got <value>.").
+
+
+def check_int(owner: str, name: str, value: Any, low: int, high: int | None = None) -> None:
+    """Raises `BertpipeError` unless `value` is an integer in [low, high] (high None: >= low)."""
+    ok = isinstance(value, int) and not isinstance(value, bool)
+    if not ok or value < low or (high is not None and value > high):
+        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise BertpipeError(f"{_label(owner, name)} must be an integer {bound}; got {value!r}.")
+
+
+def check_number(
+    owner: str,
+    name: str,
+    value: Any,
+    low: float,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> None:
+    """Raises `BertpipeError` unless `value` is a number in the interval low..high.
+
+    The bounds are closed unless `low_open`/`high_open`; `high=None` means no upper bound.
+    Example: `check_number("BertConfig", "dropout_rate", 1.0, 0, 1, high_open=True)` raises
+    "BertConfig.dropout_rate must be a number in [0, 1); got 1.0."
+    """
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (
+            high is None or (value < high if high_open else value <= high)
+        )
+    if not ok:
+        if high is None:
+            bound = f"{'>' if low_open else '>='} {low}"
+        else:
+            bound = f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        raise BertpipeError(f"{_label(owner, name)} must be a number {bound}; got {value!r}.")
+
+
+def check_choice(owner: str, name: str, value: Any, choices: Iterable[Any]) -> None:
+    """Raises `BertpipeError` unless `value` is one of `choices`."""
+    choices = list(choices)
+    if value not in choices:
+        raise BertpipeError(f"{_label(owner, name)} must be one of {choices}; got {value!r}.")
+
+
+def check_bool(owner: str, name: str, value: Any) -> None:
+    """Raises `BertpipeError` unless `value` is True or False."""
+    if not isinstance(value, bool):
+        raise BertpipeError(f"{_label(owner, name)} must be true or false; got {value!r}.")
+
+
+def _label(owner: str, name: str) -> str:
+    return f"{owner}.{name}" if owner else name

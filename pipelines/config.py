@@ -82,17 +82,13 @@ class TrainingSection:
             raise BertpipeError(
                 f"experiment {self.experiment!r} is not registered; known: {', '.join(names)}."
             )
-        if isinstance(self.train_steps, bool) or self.train_steps < 1:
-            raise BertpipeError(f"train_steps must be an integer >= 1; got {self.train_steps!r}.")
+        configs.check_int("training", "train_steps", self.train_steps, 1)
         if isinstance(self.eval_steps, bool) or self.eval_steps < 0:
             raise BertpipeError(
                 f"eval_steps must be an integer >= 0 (0 = the whole eval split); "
                 f"got {self.eval_steps!r}."
             )
-        if not isinstance(self.fresh_start, bool):
-            raise BertpipeError(
-                f"training.fresh_start must be true or false; got {self.fresh_start!r}."
-            )
+        configs.check_bool("training", "fresh_start", self.fresh_start)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,11 +23,14 @@ from collections.abc import Sequence
 from tfx import v1 as tfx
 
 from components.configs import merge as configs_merge
+from components.evaluator import spec as evaluator_spec
 from components.evaluator.component import MaskedLMEvaluator
 from components.evaluator.resolver import BaselineWiring
+from components.example_gen import spec as example_gen_spec
 from components.example_gen.component import MaskedLMExampleGen
 from components.pusher.component import pusher
 from components.trainer import run_fn as run_fn_lib
+from components.vocab_gen import spec as vocab_gen_spec
 from components.vocab_gen.component import VocabGen
 from components.vocab_gen.config import VocabConfig
 from pipelines.config import PipelineConfig
@@ -100,20 +103,20 @@ def create_pipeline(
     vocab_gen = _vocab_gen(config, corpus)
     example_gen = MaskedLMExampleGen(
         corpus=corpus,
-        vocabulary=vocab_gen.outputs["vocabulary"],
+        vocabulary=vocab_gen.outputs[vocab_gen_spec.VOCABULARY_KEY],
         config=config.examples,
         corpus_format=config.corpus_format,
     )
     train = trainer.component(
         run_fn=RUN_FN,
-        examples=example_gen.outputs["examples"],
+        examples=example_gen.outputs[example_gen_spec.EXAMPLES_KEY],
         train_args=tfx.proto.TrainArgs(num_steps=config.training.train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=config.training.eval_steps or None),
         custom_config=trainer.custom_config,
     )
     evaluator = MaskedLMEvaluator(
         model=train.outputs["model"],
-        examples=example_gen.outputs["examples"],
+        examples=example_gen.outputs[example_gen_spec.EXAMPLES_KEY],
         thresholds=config.evaluation.thresholds,
         max_eval_examples=config.evaluation.max_eval_examples,
         initial_baseline=config.evaluation.initial_baseline,
@@ -121,7 +124,7 @@ def create_pipeline(
     )
     push = pusher(
         train.outputs["model"],
-        evaluator.outputs["blessing"],
+        evaluator.outputs[evaluator_spec.BLESSING_KEY],
         config.serving_dir,
         huggingface=config.push_huggingface,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from components.configs import check_number
 from components.errors import BertpipeError
 
 
@@ -37,9 +38,7 @@ class ResourcesConfig:
 
     def __post_init__(self):
         for name in ("cpu_request", "memory_request_gb", "cpu_limit", "memory_limit_gb"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise BertpipeError(f"resources.{name} must be a number >= 0, got {value!r}.")
+            check_number("resources", name, getattr(self, name), 0)
         for name in ("cpu_request", "memory_request_gb"):
             if not getattr(self, name):
                 raise BertpipeError(

@@ -13,31 +13,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tfx.dsl.components.base import base_beam_component, executor_spec
-from tfx.types import channel, component_spec, standard_artifacts
+from tfx.types import channel, standard_artifacts
 
 from components import configs
-from components.artifacts import Vocabulary
 from components.corpus import Corpus, CorpusFormat
 from components.errors import BertpipeError
-from components.example_gen import executor, layout
+from components.example_gen import executor
 from components.example_gen.config import ExampleGenConfig
-
-
-class MaskedLMExampleGenSpec(component_spec.ComponentSpec):
-    """Parameters, inputs and outputs of MaskedLMExampleGen."""
-
-    PARAMETERS = {
-        # A components.corpus.Corpus as JSON: the same parameter as VocabGen's.
-        layout.CORPUS_KEY: component_spec.ExecutionParameter(type=str),
-        layout.VOCAB_KEY: component_spec.ExecutionParameter(type=str, optional=True),
-        layout.CONFIG_KEY: component_spec.ExecutionParameter(type=str),
-    }
-    INPUTS = {
-        layout.VOCABULARY_KEY: component_spec.ChannelParameter(type=Vocabulary, optional=True),
-    }
-    OUTPUTS = {
-        layout.EXAMPLES_KEY: component_spec.ChannelParameter(type=standard_artifacts.Examples),
-    }
+from components.example_gen.spec import (
+    CONFIG_KEY,
+    CORPUS_KEY,
+    EXAMPLES_KEY,
+    VOCAB_KEY,
+    VOCABULARY_KEY,
+    MaskedLMExampleGenSpec,
+)
 
 
 class MaskedLMExampleGen(base_beam_component.BaseBeamComponent):
@@ -82,10 +72,12 @@ class MaskedLMExampleGen(base_beam_component.BaseBeamComponent):
                 f"got {type(config).__name__}."
             )
         spec = MaskedLMExampleGenSpec(
-            corpus=configs.to_json(corpus),
-            vocab=vocab,
-            config=configs.to_json(config),
-            vocabulary=vocabulary,
-            examples=channel.Channel(type=standard_artifacts.Examples),
+            **{
+                CORPUS_KEY: configs.to_json(corpus),
+                VOCAB_KEY: vocab,
+                CONFIG_KEY: configs.to_json(config),
+                VOCABULARY_KEY: vocabulary,
+                EXAMPLES_KEY: channel.Channel(type=standard_artifacts.Examples),
+            }
         )
         super().__init__(spec=spec)

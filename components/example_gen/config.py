@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from components.configs import check_bool, check_choice, check_int, check_number
 from components.errors import BertpipeError
 from components.features import MaskedLMSchema
 
@@ -24,6 +25,7 @@ PACKINGS: tuple[str, ...] = (FULL_SENTENCES, DOC_SENTENCES)
 
 # seq_length above this would need a different position-embedding table than any BERT.
 MAX_SEQ_LENGTH = 8192
+_OWNER = "ExampleGenConfig"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,26 +72,26 @@ class ExampleGenConfig:
     packing: str = FULL_SENTENCES
 
     def __post_init__(self):
-        _check_int("seq_length", self.seq_length, 5, MAX_SEQ_LENGTH)
+        check_int(_OWNER, "seq_length", self.seq_length, 5, MAX_SEQ_LENGTH)
         # The schema owns the max_predictions_per_seq <= seq_length - 3 rule and its message.
         MaskedLMSchema(self.seq_length, self.max_predictions_per_seq)
-        _check_float("masked_lm_prob", self.masked_lm_prob, 0.0, 1.0, low_open=True)
-        _check_int("dupe_factor", self.dupe_factor, 1, 1000)
-        _check_float("short_seq_prob", self.short_seq_prob, 0.0, 1.0)
-        _check_int("seed", self.seed, 0, 2**63 - 1)
-        _check_bool("lower_case", self.lower_case)
-        _check_bool("whole_word_mask", self.whole_word_mask)
-        _check_int("max_ngram_size", self.max_ngram_size, 1, 10)
+        check_number(_OWNER, "masked_lm_prob", self.masked_lm_prob, 0.0, 1.0, low_open=True)
+        check_int(_OWNER, "dupe_factor", self.dupe_factor, 1, 1000)
+        check_number(_OWNER, "short_seq_prob", self.short_seq_prob, 0.0, 1.0)
+        check_int(_OWNER, "seed", self.seed, 0, 2**63 - 1)
+        check_bool(_OWNER, "lower_case", self.lower_case)
+        check_bool(_OWNER, "whole_word_mask", self.whole_word_mask)
+        check_int(_OWNER, "max_ngram_size", self.max_ngram_size, 1, 10)
         if self.max_ngram_size > 1 and not self.whole_word_mask:
             raise BertpipeError(
                 f"max_ngram_size={self.max_ngram_size} masks runs of whole words and needs "
                 "whole_word_mask=True; set whole_word_mask=True or max_ngram_size=1."
             )
-        _check_float("eval_fraction", self.eval_fraction, 0.0, 1.0, high_open=True)
-        _check_float("bucket_mb", self.bucket_mb, 0.0001, 4096.0)
-        _check_bool("gzip", self.gzip)
-        _check_choice("format", self.format, FORMATS)
-        _check_choice("packing", self.packing, PACKINGS)
+        check_number(_OWNER, "eval_fraction", self.eval_fraction, 0.0, 1.0, high_open=True)
+        check_number(_OWNER, "bucket_mb", self.bucket_mb, 0.0001, 4096.0)
+        check_bool(_OWNER, "gzip", self.gzip)
+        check_choice(_OWNER, "format", self.format, FORMATS)
+        check_choice(_OWNER, "packing", self.packing, PACKINGS)
 
     @property
     def schema(self) -> MaskedLMSchema:
@@ -104,31 +106,3 @@ class ExampleGenConfig:
     @property
     def bucket_bytes(self) -> int:
         return max(1, int(self.bucket_mb * 1024 * 1024))
-
-
-def _check_int(name: str, value, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise BertpipeError(f"{name} must be an integer in [{low}, {high}]; got {value!r}.")
-
-
-def _check_float(
-    name: str, value, low: float, high: float, *, low_open=False, high_open=False
-) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (
-            value < high if high_open else value <= high
-        )
-    if not ok:
-        bounds = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise BertpipeError(f"{name} must be a number in {bounds}; got {value!r}.")
-
-
-def _check_choice(name: str, value, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise BertpipeError(f"{name} must be one of {list(choices)}; got {value!r}.")
-
-
-def _check_bool(name: str, value) -> None:
-    if not isinstance(value, bool):
-        raise BertpipeError(f"{name} must be true or false; got {value!r}.")

@@ -15,6 +15,13 @@ from components.errors import BertpipeError
 from components.example_gen import layout
 from components.example_gen.config import ExampleGenConfig
 from components.example_gen.run import run_example_gen
+from components.example_gen.spec import (
+    CONFIG_KEY,
+    CORPUS_KEY,
+    EXAMPLES_KEY,
+    VOCAB_KEY,
+    VOCABULARY_KEY,
+)
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -28,13 +35,13 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     ) -> None:
         self._log_startup(input_dict, output_dict, exec_properties)
         config = configs.from_json(
-            ExampleGenConfig, exec_properties[layout.CONFIG_KEY], source="MaskedLMExampleGen config"
+            ExampleGenConfig, exec_properties[CONFIG_KEY], source="MaskedLMExampleGen config"
         )
         corpus = configs.from_json(
-            Corpus, exec_properties[layout.CORPUS_KEY], source="MaskedLMExampleGen corpus"
+            Corpus, exec_properties[CORPUS_KEY], source="MaskedLMExampleGen corpus"
         )
         vocab = _vocabulary_ref(input_dict, exec_properties)
-        examples = artifact_utils.get_single_instance(output_dict[layout.EXAMPLES_KEY])
+        examples = artifact_utils.get_single_instance(output_dict[EXAMPLES_KEY])
         summary = run_example_gen(corpus, vocab, config, examples.uri, self._make_beam_pipeline)
         examples.split_names = artifact_utils.encode_split_names(list(layout.SPLIT_NAMES))
         examples_utils.set_payload_format(examples, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE)
@@ -48,8 +55,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
 
 def _vocabulary_ref(input_dict: dict[str, list[artifact.Artifact]], exec_properties) -> str:
-    artifacts = input_dict.get(layout.VOCABULARY_KEY) or []
-    vocab = exec_properties.get(layout.VOCAB_KEY)
+    artifacts = input_dict.get(VOCABULARY_KEY) or []
+    vocab = exec_properties.get(VOCAB_KEY)
     if artifacts and vocab:
         raise BertpipeError("MaskedLMExampleGen got both a vocabulary artifact and `vocab`.")
     if artifacts:

@@ -1,4 +1,4 @@
-"""Names shared by the component, executor, CLI and tests, and the output directory layout.
+"""The output directory layout, shared by the executor, CLI and tests.
 
 An example-generation output directory (the `Examples` artifact, or `bertpipe examples
 --output DIR`) holds:
@@ -17,15 +17,8 @@ from __future__ import annotations
 import os
 
 from components import configs
-from components.corpus.config import CORPUS_KEY  # noqa: F401 (shared with VocabGen)
 from components.example_gen.config import ExampleGenConfig
 from components.example_gen.stats import SPLITS
-
-# Component keys: parameters, input and output channels.
-VOCAB_KEY = "vocab"
-CONFIG_KEY = "config"
-VOCABULARY_KEY = "vocabulary"
-EXAMPLES_KEY = "examples"
 
 SPLIT_NAMES: tuple[str, ...] = SPLITS
 TFRECORD_PREFIX = "data_tfrecord"

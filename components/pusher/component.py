@@ -6,6 +6,13 @@ from tfx import v1 as tfx
 from tfx.dsl.components.base import executor_spec
 
 from components.pusher import executor
+from components.pusher.spec import (
+    CUSTOM_CONFIG_KEY,
+    HUGGINGFACE_KEY,
+    MODEL_BLESSING_KEY,
+    MODEL_KEY,
+    PUSH_DESTINATION_KEY,
+)
 
 
 def pusher(
@@ -23,12 +30,15 @@ def pusher(
       huggingface: also write the Hugging Face format into each version, as
         `<version>/huggingface/` (config.json, model.safetensors, tokenizer files).
     """
+    destination = tfx.proto.PushDestination(
+        filesystem=tfx.proto.PushDestination.Filesystem(base_directory=base_directory)
+    )
     return tfx.components.Pusher(
-        model=model,
-        model_blessing=model_blessing,
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=base_directory)
-        ),
+        **{
+            MODEL_KEY: model,
+            MODEL_BLESSING_KEY: model_blessing,
+            PUSH_DESTINATION_KEY: destination,
+            CUSTOM_CONFIG_KEY: {HUGGINGFACE_KEY: True} if huggingface else None,
+        },
         custom_executor_spec=executor_spec.ExecutorClassSpec(executor.Executor),
-        custom_config={executor.HUGGINGFACE_KEY: True} if huggingface else None,
     )

@@ -17,11 +17,17 @@ from typing import Any
 from tfx import types
 from tfx.components.pusher import executor as tfx_pusher_executor
 from tfx.proto import pusher_pb2
-from tfx.types import artifact_utils, standard_component_specs
+from tfx.types import artifact_utils
 from tfx.utils import io_utils, proto_utils
 
 from components.errors import BertpipeError
 from components.pusher import versions
+from components.pusher.spec import (
+    CUSTOM_CONFIG_KEY,
+    HUGGINGFACE_KEY,
+    PUSH_DESTINATION_KEY,
+    PUSHED_MODEL_KEY,
+)
 
 
 class Executor(tfx_pusher_executor.Executor):
@@ -34,17 +40,13 @@ class Executor(tfx_pusher_executor.Executor):
         exec_properties: dict[str, Any],
     ) -> None:
         self._log_startup(input_dict, output_dict, exec_properties)
-        pushed = artifact_utils.get_single_instance(
-            output_dict[standard_component_specs.PUSHED_MODEL_KEY]
-        )
+        pushed = artifact_utils.get_single_instance(output_dict[PUSHED_MODEL_KEY])
         if not self.CheckBlessing(input_dict):
             self._MarkNotPushed(pushed)
             return
         model_path = self.GetModelPath(input_dict)
         destination = pusher_pb2.PushDestination()
-        proto_utils.json_to_proto(
-            exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination
-        )
+        proto_utils.json_to_proto(exec_properties[PUSH_DESTINATION_KEY], destination)
         if not destination.filesystem.base_directory:
             raise BertpipeError(
                 "the bertpipe Pusher pushes to a filesystem destination only (local "
@@ -66,7 +68,6 @@ class Executor(tfx_pusher_executor.Executor):
         self._MarkPushed(pushed, pushed_destination=path, pushed_version=version)
 
 
-HUGGINGFACE_KEY = "huggingface"
 HUGGINGFACE_DIR = "huggingface"
 
 
@@ -74,7 +75,7 @@ def _extra_formats(model_path: str, exec_properties: dict[str, Any]):
     """The `publish(add_files=...)` hook for the formats `custom_config` asks for."""
     import json
 
-    custom = json.loads(exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "null")
+    custom = json.loads(exec_properties.get(CUSTOM_CONFIG_KEY) or "null")
     if not (custom or {}).get(HUGGINGFACE_KEY):
         return None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
+from components.configs import check_bool, check_choice, check_int, check_number
 from components.errors import BertpipeError
 from components.features import MaskedLMSchema
 
@@ -28,21 +29,6 @@ BERT_SIZES: dict[str, tuple[int, int]] = {
 Compression = Literal["auto", "gzip", "none"]
 RecordFormat = Literal["static", "sequences"]
 Activation = Literal["gelu", "gelu_exact", "relu"]
-
-
-def _check_int(owner: str, name: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise BertpipeError(f"{owner}.{name} must be an integer >= {minimum}; got {value!r}.")
-
-
-def _check_rate(owner: str, name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
-        raise BertpipeError(f"{owner}.{name} must be a number in [0, 1); got {value!r}.")
-
-
-def _check_choice(owner: str, name: str, value, choices) -> None:
-    if value not in choices:
-        raise BertpipeError(f"{owner}.{name} must be one of {list(choices)}; got {value!r}.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,11 +61,7 @@ class MaskingConfig:
 
     def __post_init__(self):
         for name in ("masked_lm_prob", "mask_token_prob", "random_token_prob"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-                raise BertpipeError(
-                    f"MaskingConfig.{name} must be a number in [0, 1]; got {value!r}."
-                )
+            check_number("MaskingConfig", name, getattr(self, name), 0, 1)
         if self.masked_lm_prob == 0:
             raise BertpipeError("MaskingConfig.masked_lm_prob must be > 0; got 0.")
         if self.mask_token_prob + self.random_token_prob > 1:
@@ -87,12 +69,8 @@ class MaskingConfig:
                 f"MaskingConfig.mask_token_prob + random_token_prob must be <= 1 (the rest keep "
                 f"their token); got {self.mask_token_prob} + {self.random_token_prob}."
             )
-        if not isinstance(self.whole_word_mask, bool):
-            raise BertpipeError(
-                "MaskingConfig.whole_word_mask must be true or false; got "
-                f"{self.whole_word_mask!r}."
-            )
-        _check_int("MaskingConfig", "seed", self.seed, 0)
+        check_bool("MaskingConfig", "whole_word_mask", self.whole_word_mask)
+        check_int("MaskingConfig", "seed", self.seed, 0)
         if not isinstance(self.vocab_path, str):
             raise BertpipeError(
                 f"MaskingConfig.vocab_path must be a path; got {self.vocab_path!r}."
@@ -159,17 +137,17 @@ class DataConfig:
                 f"got {self.input_path!r}."
             )
         object.__setattr__(self, "input_path", tuple(paths))
-        _check_int("DataConfig", "global_batch_size", self.global_batch_size, 1)
-        _check_int("DataConfig", "shuffle_buffer_size", self.shuffle_buffer_size, 1)
-        _check_int("DataConfig", "cycle_length", self.cycle_length, 1)
+        check_int("DataConfig", "global_batch_size", self.global_batch_size, 1)
+        check_int("DataConfig", "shuffle_buffer_size", self.shuffle_buffer_size, 1)
+        check_int("DataConfig", "cycle_length", self.cycle_length, 1)
         if self.examples_consume is not None:
-            _check_int("DataConfig", "examples_consume", self.examples_consume, 1)
+            check_int("DataConfig", "examples_consume", self.examples_consume, 1)
         if self.seed is not None:
-            _check_int("DataConfig", "seed", self.seed, 0)
-        _check_choice("DataConfig", "compression", self.compression, ("auto", "gzip", "none"))
+            check_int("DataConfig", "seed", self.seed, 0)
+        check_choice("DataConfig", "compression", self.compression, ("auto", "gzip", "none"))
         MaskedLMSchema(self.seq_length, self.max_predictions_per_seq)  # validates both
-        _check_choice("DataConfig", "record_format", self.record_format, ("static", "sequences"))
-        _check_int("DataConfig", "initial_step", self.initial_step, 0)
+        check_choice("DataConfig", "record_format", self.record_format, ("static", "sequences"))
+        check_int("DataConfig", "initial_step", self.initial_step, 0)
         if self.record_format == "sequences" and self.use_next_sentence_label:
             raise BertpipeError(
                 "DataConfig.record_format=sequences has no next-sentence labels, but "
@@ -226,29 +204,28 @@ class BertConfig:
             "max_position_embeddings",
             "type_vocab_size",
         ):
-            _check_int("BertConfig", name, getattr(self, name), 1)
+            check_int("BertConfig", name, getattr(self, name), 1)
         if self.hidden_size % self.num_attention_heads:
             raise BertpipeError(
                 f"BertConfig.hidden_size ({self.hidden_size}) must be a multiple of "
                 f"num_attention_heads ({self.num_attention_heads})."
             )
-        _check_choice(
+        check_choice(
             "BertConfig",
             "hidden_activation",
             self.hidden_activation,
             ("gelu", "gelu_exact", "relu"),
         )
-        _check_rate("BertConfig", "dropout_rate", self.dropout_rate)
-        _check_rate("BertConfig", "attention_dropout_rate", self.attention_dropout_rate)
-        if (
-            isinstance(self.initializer_range, bool)
-            or not isinstance(self.initializer_range, int | float)
-            or self.initializer_range <= 0
-        ):
-            raise BertpipeError(
-                f"BertConfig.initializer_range must be a number > 0; got "
-                f"{self.initializer_range!r}."
-            )
+        check_number("BertConfig", "dropout_rate", self.dropout_rate, 0, 1, high_open=True)
+        check_number(
+            "BertConfig",
+            "attention_dropout_rate",
+            self.attention_dropout_rate,
+            0,
+            1,
+            high_open=True,
+        )
+        check_number("BertConfig", "initializer_range", self.initializer_range, 0, low_open=True)
 
     @classmethod
     def sized(cls, size: str, **overrides) -> BertConfig:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
+from components.configs import check_int, check_number
 from components.errors import BertpipeError
 from components.trainer.configs import MaskedLMConfig
 
@@ -26,18 +27,6 @@ STRATEGIES: tuple[str, ...] = (
     "one_device",
     "default",
 )
-
-
-def _check_int(owner: str, name: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise BertpipeError(f"{owner}.{name} must be an integer >= {minimum}; got {value!r}.")
-
-
-def _check_number(owner: str, name: str, value, low: float, high: float | None = None) -> None:
-    bad = isinstance(value, bool) or not isinstance(value, int | float)
-    if bad or value < low or (high is not None and value >= high):
-        bound = f"in [{low}, {high})" if high is not None else f">= {low}"
-        raise BertpipeError(f"{owner}.{name} must be a number {bound}; got {value!r}.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,18 +67,18 @@ class OptimizerConfig:
 
     def __post_init__(self):
         owner = "OptimizerConfig"
-        _check_number(owner, "learning_rate", self.learning_rate, 0.0)
-        _check_int(owner, "warmup_steps", self.warmup_steps, 0)
+        check_number(owner, "learning_rate", self.learning_rate, 0.0)
+        check_int(owner, "warmup_steps", self.warmup_steps, 0)
         if self.decay_steps is not None:
-            _check_int(owner, "decay_steps", self.decay_steps, 1)
-        _check_number(owner, "end_learning_rate", self.end_learning_rate, 0.0)
-        _check_number(owner, "power", self.power, 0.0)
-        _check_number(owner, "weight_decay", self.weight_decay, 0.0)
-        _check_number(owner, "beta_1", self.beta_1, 0.0, 1.0)
-        _check_number(owner, "beta_2", self.beta_2, 0.0, 1.0)
-        _check_number(owner, "epsilon", self.epsilon, 0.0)
+            check_int(owner, "decay_steps", self.decay_steps, 1)
+        check_number(owner, "end_learning_rate", self.end_learning_rate, 0.0)
+        check_number(owner, "power", self.power, 0.0)
+        check_number(owner, "weight_decay", self.weight_decay, 0.0)
+        check_number(owner, "beta_1", self.beta_1, 0.0, 1.0, high_open=True)
+        check_number(owner, "beta_2", self.beta_2, 0.0, 1.0, high_open=True)
+        check_number(owner, "epsilon", self.epsilon, 0.0)
         if self.global_clipnorm is not None:
-            _check_number(owner, "global_clipnorm", self.global_clipnorm, 0.0)
+            check_number(owner, "global_clipnorm", self.global_clipnorm, 0.0)
         object.__setattr__(self, "exclude_from_weight_decay", tuple(self.exclude_from_weight_decay))
 
 
@@ -127,12 +116,12 @@ class TrainerConfig:
 
     def __post_init__(self):
         owner = "TrainerConfig"
-        _check_int(owner, "train_steps", self.train_steps, 1)
+        check_int(owner, "train_steps", self.train_steps, 1)
         for name in ("steps_per_loop", "checkpoint_interval", "max_to_keep", "summary_interval"):
-            _check_int(owner, name, getattr(self, name), 1)
-        _check_int(owner, "validation_interval", self.validation_interval, 0)
+            check_int(owner, name, getattr(self, name), 1)
+        check_int(owner, "validation_interval", self.validation_interval, 0)
         if self.validation_steps is not None:
-            _check_int(owner, "validation_steps", self.validation_steps, 1)
+            check_int(owner, "validation_steps", self.validation_steps, 1)
         if not isinstance(self.jit_compile, bool):
             raise BertpipeError(
                 f"TrainerConfig.jit_compile must be true or false; got {self.jit_compile!r}."
@@ -176,7 +165,7 @@ class RuntimeConfig:
         if not isinstance(self.tpu, str):
             raise BertpipeError(f"RuntimeConfig.tpu must be a string; got {self.tpu!r}.")
         if self.seed is not None:
-            _check_int("RuntimeConfig", "seed", self.seed, 0)
+            check_int("RuntimeConfig", "seed", self.seed, 0)
 
 
 @dataclasses.dataclass(frozen=True)

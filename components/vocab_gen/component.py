@@ -13,7 +13,13 @@ from components.corpus import Corpus, CorpusFormat
 from components.errors import BertpipeError
 from components.vocab_gen import executor
 from components.vocab_gen.config import VocabConfig
-from components.vocab_gen.spec import VocabGenSpec
+from components.vocab_gen.spec import (
+    CONFIG_KEY,
+    CORPUS_KEY,
+    VOCAB_URI_KEY,
+    VOCABULARY_KEY,
+    VocabGenSpec,
+)
 
 
 class VocabGen(base_beam_component.BaseBeamComponent):
@@ -72,9 +78,11 @@ class VocabGen(base_beam_component.BaseBeamComponent):
             )
         super().__init__(
             spec=VocabGenSpec(
-                corpus=None if corpus is None else configs.to_json(corpus),
-                config=configs.to_json(config),
-                vocab_uri=vocab_uri,
-                vocabulary=types.Channel(type=Vocabulary),
+                **{
+                    CORPUS_KEY: None if corpus is None else configs.to_json(corpus),
+                    CONFIG_KEY: configs.to_json(config),
+                    VOCAB_URI_KEY: vocab_uri,
+                    VOCABULARY_KEY: types.Channel(type=Vocabulary),
+                }
             )
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from components import vocabulary
+from components.configs import check_int, check_number
 from components.errors import BertpipeError
 
 # BERT-Base's size, the usual target for an English corpus of gigabytes.
@@ -59,17 +60,12 @@ class VocabConfig:
             "min_token_count",
             "num_iterations",
         ):
-            value = getattr(self, name)
-            lowest = 0 if name == "num_unused" else 1
-            if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
-                raise BertpipeError(f"{name} must be an integer >= {lowest}, got {value!r}.")
-        if not 0.0 <= self.slack_ratio < 1.0:
-            raise BertpipeError(f"slack_ratio must be in [0, 1), got {self.slack_ratio!r}.")
+            check_int("VocabConfig", name, getattr(self, name), 0 if name == "num_unused" else 1)
+        check_number("VocabConfig", "slack_ratio", self.slack_ratio, 0, 1, high_open=True)
         # The corpus decides the alphabet; the learner checks the full budget once it knows
         # it. Here: room for the reserved tokens and at least one character and its ## form.
         smallest = len(self.reserved_tokens()) + 2
-        if isinstance(self.vocab_size, bool) or not isinstance(self.vocab_size, int):
-            raise BertpipeError(f"vocab_size must be an integer, got {self.vocab_size!r}.")
+        check_int("VocabConfig", "vocab_size", self.vocab_size, 1)
         if self.vocab_size < smallest:
             raise BertpipeError(
                 f"vocab_size {self.vocab_size} is smaller than the {smallest - 2} reserved "

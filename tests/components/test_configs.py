@@ -83,3 +83,45 @@ def test_load_file_reports_yaml_position(tmp_path):
     path.write_text("name: x\ninner: {steps: 3\n")
     with pytest.raises(BertpipeError, match=r"bad.yaml line \d+, column \d+ is not valid YAML"):
         configs.load_file(str(path))
+
+
+@pytest.mark.parametrize(
+    "check,args,message",
+    [
+        (configs.check_int, (3, 5), r"^Owner.n must be an integer >= 5; got 3\.$"),
+        (configs.check_int, (True, 0), r"^Owner.n must be an integer >= 0; got True\.$"),
+        (configs.check_int, (11, 1, 10), r"^Owner.n must be an integer in \[1, 10\]; got 11\.$"),
+        (configs.check_number, ("1", 0), r"^Owner.n must be a number >= 0; got '1'\.$"),
+        (configs.check_number, (-0.5, 0.0), r"^Owner.n must be a number >= 0.0; got -0.5\.$"),
+        (configs.check_number, (1.5, 0, 1), r"^Owner.n must be a number in \[0, 1\]; got 1.5\.$"),
+        (
+            configs.check_choice,
+            ("c", ("a", "b")),
+            r"^Owner.n must be one of \['a', 'b'\]; got 'c'\.$",
+        ),
+        (configs.check_bool, ("yes",), r"^Owner.n must be true or false; got 'yes'\.$"),
+    ],
+)
+def test_check_rejects_with_the_range_and_the_value(check, args, message):
+    with pytest.raises(BertpipeError, match=message):
+        check("Owner", "n", *args)
+
+
+@pytest.mark.parametrize(
+    "kwargs,value,message",
+    [
+        ({"low_open": True}, 0.0, r"^n must be a number in \(0.0, 1.0\]; got 0.0\.$"),
+        ({"high_open": True}, 1.0, r"^n must be a number in \[0.0, 1.0\); got 1.0\.$"),
+    ],
+)
+def test_check_number_open_bounds_exclude_the_bound_without_an_owner(kwargs, value, message):
+    with pytest.raises(BertpipeError, match=message):
+        configs.check_number("", "n", value, 0.0, 1.0, **kwargs)
+
+
+def test_checks_accept_values_on_closed_bounds():
+    configs.check_int("Owner", "n", 10, 1, 10)
+    configs.check_number("Owner", "n", 0, 0.0, 1.0)
+    configs.check_number("Owner", "n", 0.5, 0.0, 1.0, low_open=True, high_open=True)
+    configs.check_choice("Owner", "n", "a", ("a", "b"))
+    configs.check_bool("Owner", "n", False)

@@ -12,6 +12,7 @@ from components import configs
 from components.corpus import Corpus
 from components.example_gen import ExampleGenConfig, layout
 from components.example_gen.executor import Executor
+from components.example_gen.spec import CONFIG_KEY, CORPUS_KEY, EXAMPLES_KEY, VOCAB_KEY
 from pipelines import cli
 
 WHALES = str(pathlib.Path(__file__).parents[1] / "components/example_gen/data/whales.txt")
@@ -42,11 +43,11 @@ def test_examples_command_writes_what_the_component_writes(tmp_path, capsys):
     examples.uri = str(tmp_path / "component")
     Executor().Do(
         {},
-        {layout.EXAMPLES_KEY: [examples]},
+        {EXAMPLES_KEY: [examples]},
         {
-            layout.CORPUS_KEY: configs.to_json(Corpus((WHALES,))),
-            layout.VOCAB_KEY: "bert-base-uncased",
-            layout.CONFIG_KEY: configs.to_json(CONFIG),
+            CORPUS_KEY: configs.to_json(Corpus((WHALES,))),
+            VOCAB_KEY: "bert-base-uncased",
+            CONFIG_KEY: configs.to_json(CONFIG),
         },
     )
     assert sorted(os.listdir(out)) == sorted(os.listdir(examples.uri))

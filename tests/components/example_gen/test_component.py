@@ -16,6 +16,7 @@ from components.corpus import Corpus, CorpusFormat
 from components.errors import BertpipeError
 from components.example_gen import ExampleGenConfig, MaskedLMExampleGen, layout
 from components.example_gen.executor import Executor
+from components.example_gen.spec import CONFIG_KEY, CORPUS_KEY, EXAMPLES_KEY, VOCABULARY_KEY
 from tests.components.example_gen.helpers import parse, write_vocab
 
 WHALES = str(pathlib.Path(__file__).parent / "data" / "whales.txt")
@@ -24,10 +25,10 @@ TINY = ExampleGenConfig(seq_length=32, max_predictions_per_seq=5, dupe_factor=1,
 
 def test_component_declares_its_keys_and_serialises_the_config():
     gen = MaskedLMExampleGen(corpus=WHALES, vocab="bert-base-uncased", config=TINY)
-    assert configs.from_json(Corpus, gen.exec_properties[layout.CORPUS_KEY]) == Corpus((WHALES,))
-    assert configs.from_json(ExampleGenConfig, gen.exec_properties[layout.CONFIG_KEY]) == TINY
-    assert list(gen.outputs) == [layout.EXAMPLES_KEY]
-    assert gen.outputs[layout.EXAMPLES_KEY].type is standard_artifacts.Examples
+    assert configs.from_json(Corpus, gen.exec_properties[CORPUS_KEY]) == Corpus((WHALES,))
+    assert configs.from_json(ExampleGenConfig, gen.exec_properties[CONFIG_KEY]) == TINY
+    assert list(gen.outputs) == [EXAMPLES_KEY]
+    assert gen.outputs[EXAMPLES_KEY].type is standard_artifacts.Examples
 
 
 @pytest.mark.parametrize(
@@ -86,11 +87,11 @@ def test_executor_reads_a_vocabulary_artifact_and_writes_the_examples(tmp_path):
     examples = standard_artifacts.Examples()
     examples.uri = str(tmp_path / "examples")
     Executor().Do(
-        {layout.VOCABULARY_KEY: [vocab]},
-        {layout.EXAMPLES_KEY: [examples]},
+        {VOCABULARY_KEY: [vocab]},
+        {EXAMPLES_KEY: [examples]},
         {
-            layout.CORPUS_KEY: configs.to_json(Corpus((WHALES,))),
-            layout.CONFIG_KEY: configs.to_json(TINY),
+            CORPUS_KEY: configs.to_json(Corpus((WHALES,))),
+            CONFIG_KEY: configs.to_json(TINY),
         },
     )
     _check_examples(examples.uri)

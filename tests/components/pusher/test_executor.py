@@ -9,6 +9,13 @@ from tfx.utils import proto_utils
 from tfx.v1 import proto
 
 from components.pusher import executor, versions
+from components.pusher.spec import (
+    CUSTOM_CONFIG_KEY,
+    MODEL_BLESSING_KEY,
+    MODEL_KEY,
+    PUSH_DESTINATION_KEY,
+    PUSHED_MODEL_KEY,
+)
 from tests.components.pusher import saved_models
 
 
@@ -30,9 +37,9 @@ def _push(executor_cls, root, base, blessed):
         filesystem=proto.PushDestination.Filesystem(base_directory=base)
     )
     executor_cls().Do(
-        {"model": [model], "model_blessing": [blessing]},
-        {"pushed_model": [pushed]},
-        {"push_destination": proto_utils.proto_to_json(destination), "custom_config": "null"},
+        {MODEL_KEY: [model], MODEL_BLESSING_KEY: [blessing]},
+        {PUSHED_MODEL_KEY: [pushed]},
+        {PUSH_DESTINATION_KEY: proto_utils.proto_to_json(destination), CUSTOM_CONFIG_KEY: "null"},
     )
     return pushed
 
@@ -73,7 +80,7 @@ def test_only_filesystem_destinations_are_supported(tmp_path):
     model, blessing, pushed = _artifacts(str(tmp_path), 1)
     with pytest.raises(ValueError, match="filesystem destination only"):
         executor.Executor().Do(
-            {"model": [model], "model_blessing": [blessing]},
-            {"pushed_model": [pushed]},
-            {"push_destination": "{}", "custom_config": "null"},
+            {MODEL_KEY: [model], MODEL_BLESSING_KEY: [blessing]},
+            {PUSHED_MODEL_KEY: [pushed]},
+            {PUSH_DESTINATION_KEY: "{}", CUSTOM_CONFIG_KEY: "null"},
         )

@@ -9,6 +9,14 @@ from tfx.utils import proto_utils
 from tfx.v1 import proto
 
 from components.pusher import executor, versions
+from components.pusher.spec import (
+    CUSTOM_CONFIG_KEY,
+    HUGGINGFACE_KEY,
+    MODEL_BLESSING_KEY,
+    MODEL_KEY,
+    PUSH_DESTINATION_KEY,
+    PUSHED_MODEL_KEY,
+)
 
 
 def test_huggingface_format_is_pushed_inside_the_complete_version(masked_lm_exports, tmp_path):
@@ -25,11 +33,11 @@ def test_huggingface_format_is_pushed_inside_the_complete_version(masked_lm_expo
         filesystem=proto.PushDestination.Filesystem(base_directory=base)
     )
     executor.Executor().Do(
-        {"model": [model], "model_blessing": [blessing]},
-        {"pushed_model": [pushed]},
+        {MODEL_KEY: [model], MODEL_BLESSING_KEY: [blessing]},
+        {PUSHED_MODEL_KEY: [pushed]},
         {
-            "push_destination": proto_utils.proto_to_json(destination),
-            "custom_config": json.dumps({executor.HUGGINGFACE_KEY: True}),
+            PUSH_DESTINATION_KEY: proto_utils.proto_to_json(destination),
+            CUSTOM_CONFIG_KEY: json.dumps({HUGGINGFACE_KEY: True}),
         },
     )
     path = pushed.get_string_custom_property("pushed_destination")

@@ -28,10 +28,10 @@ def test_reserved_tokens_come_first_then_unused_slots():
     [
         ({"vocab_size": 6}, "vocab_size 6 is smaller than the 5 reserved tokens"),
         ({"vocab_size": 10, "num_unused": 5}, r"10 reserved tokens \(5 \+ num_unused=5\)"),
-        ({"num_unused": -1}, "num_unused must be an integer >= 0, got -1"),
-        ({"max_unique_chars": 0}, "max_unique_chars must be an integer >= 1, got 0"),
-        ({"min_token_count": True}, "min_token_count must be an integer >= 1, got True"),
-        ({"slack_ratio": 1.0}, r"slack_ratio must be in \[0, 1\), got 1.0"),
+        ({"num_unused": -1}, "num_unused must be an integer >= 0; got -1"),
+        ({"max_unique_chars": 0}, "max_unique_chars must be an integer >= 1; got 0"),
+        ({"min_token_count": True}, "min_token_count must be an integer >= 1; got True"),
+        ({"slack_ratio": 1.0}, r"slack_ratio must be a number in \[0, 1\); got 1.0"),
     ],
 )
 def test_invalid_config_names_the_field_and_value(kwargs, message):
