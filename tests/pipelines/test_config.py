@@ -48,7 +48,7 @@ def test_corpus_format_reaches_both_components(tmp_path):
     data = _minimal(tmp_path, corpus_format={"input_format": "jsonl", "text_field": "body"})
     loaded = config.load(_write(tmp_path, data))
     assert loaded.corpus_format == CorpusFormat(input_format="jsonl", text_field="body")
-    pipeline = create_pipeline(loaded)
+    pipeline = create_pipeline(loaded, beam_pipeline_args=loaded.beam_pipeline_args)
     corpora = {
         c.id: configs.from_json(Corpus, c.exec_properties["corpus"])
         for c in pipeline.components
