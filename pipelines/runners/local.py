@@ -16,7 +16,7 @@ import time
 from typing import Literal, TextIO
 
 from components.errors import BertpipeError
-from pipelines import metadata
+from pipelines import metadata, run_lock
 
 RUNNERS = ("beam", "local")
 _HEARTBEAT_S = 30.0
@@ -171,7 +171,10 @@ def run_config(config, *, runner: str = "beam", out: TextIO = sys.stdout) -> Loc
         beam_pipeline_args=list(config.beam_pipeline_args) or default_beam_args(),
     )
     try:
-        run = run_pipeline(pipeline, runner=runner, out=out)
+        # One run at a time per root: two would share one ML Metadata store and cross
+        # their reports.
+        with run_lock.held(config.pipeline_root, log=lambda m: print(m, file=out, flush=True)):
+            run = run_pipeline(pipeline, runner=runner, out=out)
     except Exception as e:
         message = _user_error(e)
         if message is None:
