@@ -33,9 +33,8 @@ def holder(tmp_path):
 
 
 def test_second_run_on_one_root_is_refused_naming_the_holder(tmp_path, holder):
-    with pytest.raises(BertpipeError) as refused:
-        with run_lock.held(str(tmp_path), log=print):
-            pass
+    with pytest.raises(BertpipeError) as refused, run_lock.held(str(tmp_path), log=print):
+        pass
     assert str(refused.value).startswith(
         f"pipeline root {tmp_path} is in use by another bertpipe run (pid {holder.pid} on host "
     )
@@ -49,9 +48,9 @@ def test_lock_of_a_killed_run_is_taken_over_and_said(tmp_path, holder):
     holder.wait()
     assert not run_lock.is_held(str(tmp_path))
     lines = []
-    with run_lock.held(str(tmp_path), log=lines.append):
-        with open(run_lock.lock_path(str(tmp_path))) as f:
-            assert json.load(f)["pid"] == os.getpid()
+    path = run_lock.lock_path(str(tmp_path))
+    with run_lock.held(str(tmp_path), log=lines.append), open(path) as f:
+        assert json.load(f)["pid"] == os.getpid()
     assert len(lines) == 1
     assert lines[0].startswith(
         f"bertpipe: took over the run lock of {tmp_path} from a run that is no longer running "
