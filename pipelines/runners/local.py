@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import tempfile
 import threading
 import time
 from typing import Literal, TextIO
@@ -154,7 +155,14 @@ def run_config(config, *, runner: str = "beam", out: TextIO = sys.stdout) -> Loc
         from components.vocabulary import load_vocab
 
         load_vocab(config.vocabulary.import_uri)
-    os.makedirs(config.pipeline_root, exist_ok=True)
+    try:
+        os.makedirs(config.pipeline_root, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(prefix=".bertpipe-probe-", dir=config.pipeline_root))
+    except OSError as e:
+        raise BertpipeError(
+            f"cannot write in pipeline_root {config.pipeline_root} ({e.strerror}); choose a "
+            "pipeline_root where you can write (--set pipeline_root=DIR)."
+        ) from None
     from tfx import v1 as tfx
 
     baseline = (

@@ -153,6 +153,19 @@ def _cases() -> dict[str, Case]:
             "matches no file",
             ("{w}/out_missing", "{w}/.out_missing.partial-*"),
         ),
+        # /sys refuses new entries even to root (and is not writable to users on CI).
+        "examples_unwritable_output": Case(
+            ("examples", "--corpus", WHALES, "--vocab", VOCAB, "--output", "/sys/bertpipe_out"),
+            2,
+            "cannot write in /sys (",
+            ("/sys/bertpipe_out", "/sys/.bertpipe_out.partial-*"),
+        ),
+        "run_unwritable_pipeline_root": Case(
+            ("run", "--set", f"corpus=[{WHALES}]", "--set", "pipeline_root=/sys/bertpipe_root"),
+            2,
+            "cannot write in pipeline_root /sys/bertpipe_root (",
+            ("/sys/bertpipe_root",),
+        ),
         "train_empty_training_split": Case(
             (*TRAIN, "--examples", "{w}/no_train", "--model-dir", "{w}/m_no_train"),
             2,
