@@ -89,10 +89,10 @@ def _cases() -> dict[str, Case]:
             "the training split would be empty",
             ("{w}/out_one_doc", "{w}/.out_one_doc.partial-*"),
         ),
-        "examples_directory_as_corpus": Case(
+        "examples_empty_directory_as_corpus": Case(
             ("examples", "--corpus", "{w}/a_dir", "--vocab", VOCAB, "--output", "{w}/out_dir"),
             2,
-            "is a directory; give a glob of its text files",
+            "matches no file; check the path (a glob or a directory",
             ("{w}/out_dir", "{w}/.out_dir.partial-*"),
         ),
         "examples_compressed_corpus_is_read": Case(
