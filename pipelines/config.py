@@ -243,6 +243,27 @@ def load(path: str | None = None, overrides: Sequence[str] = ()) -> PipelineConf
     return _absolute(config)
 
 
+def check_training(config: PipelineConfig, path: str | None = None) -> None:
+    """Loads the experiment as the Trainer will, so a bad value fails before any component.
+
+    `training.experiment_config` and `training.params` are otherwise read only inside the
+    Trainer, after the data components have run.
+
+    Raises:
+      BertpipeError: unknown experiment, or a bad key or value (naming the config file).
+    """
+    from components.trainer import experiments
+
+    source = path or BUILTIN_CONFIG
+    experiments.load_experiment(
+        config.training.experiment,
+        config_data=config.training.experiment_config,
+        params=config.training.params,
+        params_source=f"training.params of {source}",
+        data_source=f"training.experiment_config of {source}",
+    )
+
+
 def _absolute(config: PipelineConfig) -> PipelineConfig:
     def local(path: str) -> str:
         if not path or "://" in path or path.startswith(SAMPLE_PREFIX) or os.path.isabs(path):

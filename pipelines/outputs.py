@@ -66,12 +66,19 @@ def check_writable(output: str, replace: bool, flag: str = "--replace") -> None:
 
 
 def _check_local_writable(parent: str) -> None:
-    import os
+    """Creates and removes a directory in `parent`: the real test, for root too.
 
-    if not os.access(parent, os.W_OK | os.X_OK):
+    `os.access` says yes to root on a read-only filesystem, so probe instead.
+    """
+    import os
+    import tempfile
+
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".bertpipe-probe-", dir=parent))
+    except OSError as e:
         raise BertpipeError(
-            f"cannot write in {parent} (permission denied); choose an --output where you can write."
-        )
+            f"cannot write in {parent} ({e.strerror}); choose an --output where you can write."
+        ) from None
 
 
 @contextlib.contextmanager

@@ -121,10 +121,11 @@ def _why_no_instances(corpus: Corpus, stats: dict) -> str:
     return f"{where} gave no example; see {layout.STATS_FILENAME}."
 
 
-def _why_no_training_examples(corpus: Sequence[str], stats: dict, config: ExampleGenConfig) -> str:
+def _why_no_training_examples(corpus: Corpus, stats: dict, config: ExampleGenConfig) -> str:
     evaluation = stats["eval"]
     return (
-        f"corpus {list(corpus)} gave {evaluation['instances']} example(s), all in the eval "
+        f"corpus {list(corpus.patterns)} gave {evaluation['instances']} example(s), all in "
+        "the eval "
         f"split ({evaluation['documents']} of {stats['total']['documents']} document(s) "
         f"went there with eval_fraction {config.eval_fraction}): the training split would "
         "be empty. Add documents (a blank line between them) or lower the eval fraction."

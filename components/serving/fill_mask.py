@@ -201,6 +201,20 @@ class FillMask(tf.Module):
         return positions.to_tensor(default_value=0)
 
 
+def token_counts(texts: Sequence[str], tokenizer: WordPieceTokenizer) -> list[int]:
+    """Tokens each text has before truncation ([MASK] markers included; [CLS]/[SEP] not).
+
+    The same split-tokenize-splice as `FillMask.encode`, on the host, so `bertpipe
+    predict` can say how much of a long text the model never read. E.g. with a BERT
+    vocabulary, `["the [MASK] swam"]` -> `[3]`.
+    """
+    pieces = tf.strings.split(tf.constant(list(texts)), sep=MASK_MARKER)
+    lengths = tokenizer.tokenize(pieces.flat_values).row_lengths()
+    per_text = tf.RaggedTensor.from_row_lengths(lengths, pieces.row_lengths())
+    markers = pieces.row_lengths() - 1
+    return [int(n) for n in (tf.reduce_sum(per_text, axis=1) + markers).numpy()]
+
+
 def fill_mask_function(
     model,
     vocab_tokens: Sequence[str],

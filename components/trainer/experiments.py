@@ -158,6 +158,7 @@ def load_experiment(
     config_data: Mapping[str, Any] | None = None,
     params: Iterable[str] = (),
     params_source: str = "--param",
+    data_source: str = "the experiment config data",
 ) -> LoadedExperiment:
     """The named experiment with overrides from a file, data and `key=value` strings.
 
@@ -167,6 +168,7 @@ def load_experiment(
       config_data: (partial) ExperimentConfig values as plain data (e.g. from JSON).
       params: `key.sub=value` overrides, applied last.
       params_source: what to call `params` in error messages.
+      data_source: what to call `config_data` in error messages (e.g. the file it is in).
 
     Raises:
       BertpipeError: unknown experiment, or an override with an unknown key, wrong type or
@@ -178,7 +180,7 @@ def load_experiment(
     if config_file:
         layers.append((configs.load_file(config_file), config_file))
     if config_data:
-        layers.append((dict(config_data), "the experiment config data"))
+        layers.append((dict(config_data), data_source))
     if params:
         layers.append((configs.parse_overrides(params, source=params_source), params_source))
     config = configs.from_dict(ExperimentConfig, data, source=f"experiment {name}")

@@ -42,6 +42,7 @@ def run(args) -> int:
     from pipelines.runners import cloud
 
     config = config_lib.load(args.config, args.overrides)
+    config_lib.check_training(config, args.config)
     cloud.check_config(config, args.target, args.output)
     compiled = cloud.compile_config(config, args.target)
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)

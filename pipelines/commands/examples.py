@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import sys
 import threading
 import time
 
@@ -184,4 +185,26 @@ def _print_summary(summary, output_dir: str) -> None:
     print(
         f"  throughput  {summary.instances / seconds:.0f} examples/s, "
         f"{stats['corpus_bytes'] / 1e6 / seconds:.2f} MB/s of corpus"
+    )
+    warning = _random_next_warning(stats["train"])
+    if warning:
+        print(f"bertpipe: warning: {warning}", file=sys.stderr)
+
+
+def _random_next_warning(train: dict) -> str | None:
+    """Why nearly every next-sentence label is "random", or None when it is not so.
+
+    As in BERT's reference generator, sentences are gathered into a chunk until it reaches
+    the target length (about seq_length - 3 tokens); a chunk of one sentence can only be
+    followed by a sentence of another document. When seq_length is so small that one
+    sentence fills the target, every pair is a random-next pair and the next-sentence task
+    learns nothing.
+    """
+    if not train["instances"] or train["random_next"] < 0.9 * train["instances"]:
+        return None
+    return (
+        f"{train['random_next'] / train['instances']:.1%} of the training examples have a "
+        "random next sentence (about 50% expected): at this --seq-length one sentence fills "
+        "a whole segment, and a one-sentence segment always takes its next sentence from "
+        "another document; raise --seq-length (BERT uses 128 or 512)."
     )

@@ -41,7 +41,8 @@ def run(args) -> int:
     export.check_complete(path)  # What `evaluate` refuses, `predict` refuses too.
     try:
         signatures = tf.saved_model.load(path).signatures
-    except (tf.errors.OpError, OSError, ValueError) as e:
+    except (tf.errors.OpError, OSError, ValueError, IndexError) as e:
+        # IndexError: TF 2.16's checkpoint reader on a truncated variables file.
         reason = str(getattr(e, "message", e)).splitlines()[0][:300]
         raise BertpipeError(
             f"cannot load the SavedModel in {path} ({reason}); the export is damaged "
@@ -59,6 +60,7 @@ def run(args) -> int:
         found = re.search(r"assertion failed: \[(fill_mask: .*)\]", e.message)
         message = found.group(1).replace('\\"', '"') if found else e.message
         raise BertpipeError(_shorten(message)) from None
+    _report_truncation(path, args.texts)
     results = fill_mask.predictions(outputs, top_k=args.top_k)
     for text, masks in zip(args.texts, results):
         print(text)
@@ -66,6 +68,34 @@ def run(args) -> int:
             shown = "  ".join(f"{token} {math.exp(score):.3f}" for token, score in fills)
             print(f"  [MASK] {i}: {shown}")
     return 0
+
+
+def _report_truncation(export_dir: str, texts: list[str]) -> None:
+    """One stderr line per text longer than the model reads: never cut a text silently."""
+    import json
+    import os
+    import sys
+
+    from components.serving import fill_mask
+    from components.tokenization import Normalization, WordPieceTokenizer
+    from components.trainer import export
+
+    with open(os.path.join(export_dir, "assets", export.INFO_FILENAME), encoding="utf-8") as f:
+        info = json.load(f)
+    seq_length = info["seq_length"]
+    tokenizer = WordPieceTokenizer.from_vocab(
+        os.path.join(export_dir, "assets", export.VOCAB_FILENAME),
+        Normalization(**info["normalization"]),
+    )
+    kept = seq_length - 2  # [CLS] and [SEP] take two of the model's positions.
+    for i, count in enumerate(fill_mask.token_counts(texts, tokenizer)):
+        if count > kept:
+            print(
+                f"bertpipe: note: text {i + 1} is {count:,} tokens; the model reads the first "
+                f"{kept:,} (seq_length {seq_length}, [CLS] and [SEP] included), so the last "
+                f"{count - kept:,} were cut.",
+                file=sys.stderr,
+            )
 
 
 def _shorten(message: str, limit: int = 400) -> str:

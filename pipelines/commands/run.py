@@ -39,6 +39,7 @@ def run(args) -> int:
 
     t0 = time.monotonic()
     config = config_lib.load(args.config, args.overrides)
+    config_lib.check_training(config, args.config)
     if args.print_config:
         print(config_lib.to_yaml(config), end="")
         return 0

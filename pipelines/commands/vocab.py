@@ -22,6 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser, "corpus files, globs or directories (with --import: measured for coverage)"
     )
     parser.add_argument("--output", required=True, metavar="DIR", help="where to write")
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace an --output directory that already holds files (whole, never merged)",
+    )
     parser.add_argument("--vocab-size", type=int, metavar="N", help="default 30522")
     parser.add_argument("--cased", action="store_true", help="keep case (default: lower-case)")
     parser.add_argument(
@@ -64,27 +69,31 @@ def run(args) -> int:
 
     from components.errors import BertpipeError
     from components.vocab_gen import builder
+    from pipelines import outputs
     from pipelines.beam_args import pipeline_options
 
     config = _config(args)
     corpus = corpus_from_args(args)
     options = pipeline_options(args.beam_args, command="bertpipe vocab")
-    # Scratch files go to <output>/.vocab_gen_work (reachable by remote Beam workers when
-    # the output is, e.g. on gs://) and are removed afterwards.
-    common = {"make_pipeline": lambda: beam.Pipeline(options=options)}
-    if args.vocab_uri:
-        if config.learning_overrides():
-            raise BertpipeError(
-                "--import skips learning, so --vocab-size/--num-unused/--set "
-                f"{config.learning_overrides()} do not apply; drop them or drop --import."
-            )
-        result = builder.import_vocabulary(
-            args.vocab_uri, args.output, config, corpus=corpus, **common
+    if args.vocab_uri and config.learning_overrides():
+        raise BertpipeError(
+            "--import skips learning, so --vocab-size/--num-unused/--set "
+            f"{config.learning_overrides()} do not apply; drop them or drop --import."
         )
-    elif corpus is None:
+    if not args.vocab_uri and corpus is None:
         raise BertpipeError("give --corpus GLOB to learn a vocabulary, or --import FILE.")
-    else:
-        result = builder.learn_vocabulary(corpus, args.output, config, **common)
+    outputs.check_writable(args.output, args.replace)
+    # Scratch files go to <staging>/.vocab_gen_work (reachable by remote Beam workers when
+    # the output is, e.g. on gs://) and are removed afterwards. The whole output is written
+    # aside and moved into place only when complete: a failed run leaves nothing.
+    common = {"make_pipeline": lambda: beam.Pipeline(options=options)}
+    with outputs.written_aside(args.output, args.replace) as staging:
+        if args.vocab_uri:
+            result = builder.import_vocabulary(
+                args.vocab_uri, staging, config, corpus=corpus, **common
+            )
+        else:
+            result = builder.learn_vocabulary(corpus, staging, config, **common)
     for line in summary(result.stats, result.seconds, args.output):
         print(line)
     return 0
@@ -110,7 +119,30 @@ def summary(stats: dict, seconds: dict, output: str) -> list[str]:
             f"coverage: {stats['coverage']:.4%} of {stats['total_tokens']:,} tokens are not "
             f"[UNK] ({stats['unk_tokens']:,} [UNK])"
         )
+    shortfall = _shortfall(stats)
+    if shortfall:
+        lines.append(shortfall)
     if seconds:
         lines.append("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
     lines.append(f"wrote {os.path.join(output, 'vocab.txt')} and vocab_stats.json")
     return lines
+
+
+def _shortfall(stats: dict) -> str | None:
+    """Why a learned vocabulary is smaller than asked, or None when within `slack_ratio`.
+
+    The learner keeps no piece seen fewer than `min_token_count` times, so a small corpus
+    gives fewer tokens than `vocab_size`; saying so beats a silently small vocabulary.
+    """
+    parameters = stats.get("parameters") or {}
+    asked = parameters.get("vocab_size")
+    slack = parameters.get("slack_ratio", 0.0)
+    if stats.get("mode") != "learned" or not asked or stats["vocab_size"] >= asked * (1 - slack):
+        return None
+    return (
+        f"note: {stats['vocab_size']:,} of the {asked:,} tokens asked for (--vocab-size): no "
+        f"other piece occurs min_token_count={parameters.get('min_token_count')} times in "
+        f"this corpus ({stats.get('total_words') or 0:,} words, "
+        f"{stats.get('distinct_words') or 0:,} distinct); give a larger corpus or lower it "
+        "with --set min_token_count=N."
+    )

@@ -11,12 +11,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import tempfile
 import threading
 import time
 from typing import Literal, TextIO
 
 from components.errors import BertpipeError
-from pipelines import metadata
+from pipelines import metadata, run_lock
 
 RUNNERS = ("beam", "local")
 _HEARTBEAT_S = 30.0
@@ -154,7 +155,14 @@ def run_config(config, *, runner: str = "beam", out: TextIO = sys.stdout) -> Loc
         from components.vocabulary import load_vocab
 
         load_vocab(config.vocabulary.import_uri)
-    os.makedirs(config.pipeline_root, exist_ok=True)
+    try:
+        os.makedirs(config.pipeline_root, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(prefix=".bertpipe-probe-", dir=config.pipeline_root))
+    except OSError as e:
+        raise BertpipeError(
+            f"cannot write in pipeline_root {config.pipeline_root} ({e.strerror}); choose a "
+            "pipeline_root where you can write (--set pipeline_root=DIR)."
+        ) from None
     from tfx import v1 as tfx
 
     baseline = (
@@ -171,7 +179,10 @@ def run_config(config, *, runner: str = "beam", out: TextIO = sys.stdout) -> Loc
         beam_pipeline_args=list(config.beam_pipeline_args) or default_beam_args(),
     )
     try:
-        run = run_pipeline(pipeline, runner=runner, out=out)
+        # One run at a time per root: two would share one ML Metadata store and cross
+        # their reports.
+        with run_lock.held(config.pipeline_root, log=lambda m: print(m, file=out, flush=True)):
+            run = run_pipeline(pipeline, runner=runner, out=out)
     except Exception as e:
         message = _user_error(e)
         if message is None:

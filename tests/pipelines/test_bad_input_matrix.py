@@ -89,25 +89,49 @@ def _cases() -> dict[str, Case]:
             "the training split would be empty",
             ("{w}/out_one_doc", "{w}/.out_one_doc.partial-*"),
         ),
-        "examples_directory_as_corpus": Case(
+        "examples_empty_directory_as_corpus": Case(
             ("examples", "--corpus", "{w}/a_dir", "--vocab", VOCAB, "--output", "{w}/out_dir"),
             2,
-            "is a directory; give a glob of its text files",
+            "matches no file; check the path (a glob or a directory",
             ("{w}/out_dir", "{w}/.out_dir.partial-*"),
         ),
-        "examples_compressed_corpus": Case(
-            (
-                "examples",
-                "--corpus",
-                "{w}/corpus.txt.gz",
-                "--vocab",
-                VOCAB,
-                "--output",
-                "{w}/out_gz",
-            ),
-            2,
-            "is compressed; bertpipe reads plain UTF-8 text files",
+        "examples_compressed_corpus_is_read": Case(
+            ("examples", "--corpus", "{w}/corpus.txt.gz", "--vocab", VOCAB)
+            + ("--output", "{w}/out_gz", "--eval-fraction", "0.99", *SMALL),
+            2,  # Decompressed and read: its one document is counted, then refused as above.
+            "all in the eval split (1 of 1 document(s)",
             ("{w}/out_gz", "{w}/.out_gz.partial-*"),
+        ),
+        "examples_seq_length_too_small_for_a_next_sentence": Case(
+            ("examples", "--corpus", WHALES, "--vocab", VOCAB, "--output", "{w}/out_seq5")
+            + ("--seq-length", "5", "--max-predictions", "1", "--dupe-factor", "1"),
+            0,
+            "random next sentence (about 50% expected): at this --seq-length one sentence",
+            (),
+        ),
+        "vocab_into_a_non_empty_output": Case(
+            ("vocab", "--corpus", WHALES, "--output", "{w}/full"),
+            2,
+            "already holds 1 entry (keep.txt); choose a new --output, or pass --replace",
+            ("{w}/full/vocab.txt", "{w}/.full.partial-*"),
+        ),
+        "vocab_smaller_than_asked": Case(
+            ("vocab", "--corpus", WHALES, "--output", "{w}/vocab_small", "--vocab-size", "30522"),
+            0,
+            "tokens asked for (--vocab-size): no other piece occurs min_token_count=10 times",
+            ("{w}/.vocab_small.partial-*",),
+        ),
+        "vocab_blank_lines_only": Case(
+            ("vocab", "--corpus", "{w}/blank.txt", "--output", "{w}/vocab_blank"),
+            2,
+            "holds no words (1 files,",
+            ("{w}/vocab_blank", "{w}/.vocab_blank.partial-*"),
+        ),
+        "run_bad_experiment_config_before_any_component": Case(
+            ("run", "--set", "training.experiment_config.task.model.hidden_size=abc"),
+            2,
+            "'task.model.hidden_size' in training.experiment_config of ",
+            ("{w}/runs",),
         ),
         "examples_output_is_a_file": Case(
             ("examples", "--corpus", WHALES, "--vocab", VOCAB, "--output", "{w}/a_file"),
@@ -128,6 +152,19 @@ def _cases() -> dict[str, Case]:
             2,
             "matches no file",
             ("{w}/out_missing", "{w}/.out_missing.partial-*"),
+        ),
+        # /sys refuses new entries even to root (and is not writable to users on CI).
+        "examples_unwritable_output": Case(
+            ("examples", "--corpus", WHALES, "--vocab", VOCAB, "--output", "/sys/bertpipe_out"),
+            2,
+            "cannot write in /sys (",
+            ("/sys/bertpipe_out", "/sys/.bertpipe_out.partial-*"),
+        ),
+        "run_unwritable_pipeline_root": Case(
+            ("run", "--set", f"corpus=[{WHALES}]", "--set", "pipeline_root=/sys/bertpipe_root"),
+            2,
+            "cannot write in pipeline_root /sys/bertpipe_root (",
+            ("/sys/bertpipe_root",),
         ),
         "train_empty_training_split": Case(
             (*TRAIN, "--examples", "{w}/no_train", "--model-dir", "{w}/m_no_train"),

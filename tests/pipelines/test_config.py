@@ -177,3 +177,18 @@ def test_sequences_recipe_needs_an_mlm_experiment():
         config.load(None, ["examples.format=sequences"])
     chosen = config.load(None, ["examples.format=sequences", "training.experiment=mlm/tiny"])
     assert (chosen.examples.format, chosen.training.experiment) == ("sequences", "mlm/tiny")
+
+
+@pytest.mark.parametrize("command", [["run"], ["compile", "--target", "kubeflow"]])
+def test_bad_experiment_config_is_refused_naming_the_file_before_any_component(
+    command, tmp_path, capsys
+):
+    training = {"experiment": "bert/tiny", "experiment_config": {"trainer": {"train_steps": 0}}}
+    path = _write(tmp_path, _minimal(tmp_path, training=training))
+    output = ["--output", str(tmp_path / "p.yaml")] if command[0] == "compile" else []
+    assert cli.main([*command, "--config", path, *output]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("bertpipe: error: ") and len(err.splitlines()) == 1
+    assert f"training.experiment_config of {path}" in err
+    assert "train_steps must be an integer >= 1; got 0" in err
+    assert not (tmp_path / "root").exists() and not (tmp_path / "p.yaml").exists()

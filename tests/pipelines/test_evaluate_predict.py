@@ -134,3 +134,20 @@ def test_predict_shortens_an_error_that_echoes_a_long_text(masked_lm_exports, ca
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and len(err) < 500
     assert err.startswith("bertpipe: error: fill_mask: input text at index [0] has no [MASK]")
+
+
+def test_predict_says_how_much_of_a_long_text_was_cut(masked_lm_exports, capsys):
+    import json
+
+    with open(os.path.join(masked_lm_exports.good, "assets", "bertpipe_model.json")) as f:
+        seq_length = json.load(f)["seq_length"]
+    long_text = "the [MASK] " + "the " * 200  # "the" is one token: 202 tokens in all
+    short_text = "the [MASK] the"
+    assert cli.main(["predict", "--model", masked_lm_exports.good, long_text, short_text]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines() == [
+        f"bertpipe: note: text 1 is 202 tokens; the model reads the first {seq_length - 2} "
+        f"(seq_length {seq_length}, [CLS] and [SEP] included), so the last {204 - seq_length} "
+        "were cut."
+    ]
+    assert captured.out.splitlines()[0] == long_text

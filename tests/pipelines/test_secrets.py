@@ -65,8 +65,9 @@ def test_compile_refuses_a_credential_in_any_value_for_every_target(target, kind
     from tests.pipelines.runners import compiled
 
     config = compiled.KUBEFLOW_CONFIG if target == "kubeflow" else compiled.VERTEX_CONFIG
-    output = tmp_path / "p.yaml"
-    setting = f'training.params=["task.note={value}"]'
+    output = tmp_path / ("p.yaml" if target == "kubeflow" else "p.json")  # What each takes.
+    # A real setting: values must pass the experiment check that runs before compiling.
+    setting = f'training.params=["task.init_checkpoint={value}"]'
     result = compiled.bertpipe(
         "compile", "--target", target, "--config", config, "--output", str(output), "--set", setting
     )

@@ -88,3 +88,41 @@ def test_commands_without_beam_reject_unknown_flags(capsys):
         cli.main(["corpus", "list", "--direct_num_workers=2"])
     assert exit_info.value.code == 2
     assert "unrecognized arguments: --direct_num_workers=2" in capsys.readouterr().err
+
+
+def test_vocab_says_why_it_learned_fewer_tokens_than_asked(tmp_path, corpus, capsys):
+    out = str(tmp_path / "out")
+    assert cli.main(["vocab", "--corpus", corpus, "--output", out, "--vocab-size", "5000"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    stats = _stats(out)
+    assert stats["vocab_size"] < 5000
+    notes = [line for line in printed if line.startswith("note: ")]
+    assert notes == [
+        f"note: {stats['vocab_size']:,} of the 5,000 tokens asked for (--vocab-size): no other "
+        "piece occurs min_token_count=10 times in this corpus (320 words, 15 distinct); give a "
+        "larger corpus or lower it with --set min_token_count=N."
+    ]
+
+
+def test_vocab_refuses_a_non_empty_output_unless_replace(tmp_path, corpus, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "vocab.txt").write_text("[PAD]\n")
+    args = ["vocab", "--corpus", corpus, "--output", str(out), "--vocab-size", "200"]
+    assert cli.main(args) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"bertpipe: error: output directory {out} already holds 1 entry")
+    assert (out / "vocab.txt").read_text() == "[PAD]\n"
+    assert cli.main([*args, "--replace"]) == 0
+    assert sorted(os.listdir(out)) == ["vocab.txt", "vocab_stats.json"]
+    assert len(vocabulary.load_vocab(str(out))) == _stats(str(out))["vocab_size"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_vocab_failing_run_leaves_no_output(tmp_path, capsys):
+    blank = tmp_path / "blank.txt"
+    blank.write_text("\n\n  \n")
+    out = tmp_path / "out"
+    assert cli.main(["vocab", "--corpus", str(blank), "--output", str(out)]) == 2
+    assert capsys.readouterr().err.startswith("bertpipe: error: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blank.txt"]
