@@ -252,11 +252,12 @@ def checkpoint_dir_for(run: RunConfig, fn_args, experiment, metadata) -> str:
 def run_fn(fn_args) -> None:
     """Trains and exports the experiment of `fn_args.custom_config` (module docstring)."""
     from components.tokenization import Normalization
-    from components.trainer import distribute, export, train_lib
+    from components.trainer import distribute, export, registry, train_lib
 
     _show_progress()
     run = parse_custom_config(fn_args.custom_config)
     experiment, metadata = resolve_experiment(run, fn_args)
+    registry.get_task(experiment.task).check_vocabulary(metadata.vocab_path)
     checkpoint_dir = checkpoint_dir_for(run, fn_args, experiment, metadata)
     _log.info("experiment %s; checkpoints in %s", run.experiment, checkpoint_dir)
     strategy = distribute.build_strategy(experiment.runtime)

@@ -53,13 +53,14 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from components import configs
     from components.tokenization import Normalization
-    from components.trainer import distribute, export, train_lib
+    from components.trainer import distribute, export, registry, train_lib
 
     _log_progress()
     experiment, vocab_path, lower_case = _resolve(args)
     if args.print_config:
         print(json.dumps(configs.to_dict(experiment), indent=2, sort_keys=True))
         return 0
+    registry.get_task(experiment.task).check_vocabulary(vocab_path)
     result = train_lib.run_experiment(
         experiment,
         checkpoint_dir=_join(args.model_dir, "checkpoints"),
