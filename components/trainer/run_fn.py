@@ -26,7 +26,9 @@ What comes from the pipeline instead of the config: the input files (the Example
 artifact's splits: `fn_args.train_files`/`eval_files`), `seq_length`,
 `max_predictions_per_seq` and `vocab_size` (the artifact's `example_gen_config.json` and
 `vocab.txt`), `train_steps` (TrainArgs) and `validation_steps` (EvalArgs, when set). A
-config value that contradicts one of them is an error, not silently replaced.
+config value that contradicts one of them is an error, not silently replaced. With
+`task.init_checkpoint`, the checkpoint's vocab.txt must be the artifact's, token for token
+(`Task.check_vocabulary`, before anything is written).
 TensorBoard logs go to `fn_args.model_run_dir`; the model is exported to
 `fn_args.serving_model_dir` (the layout of `export.py`) by the chief; other workers wait
 for the chief's export, because TFX checks that the directory exists on every replica.
