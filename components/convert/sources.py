@@ -211,7 +211,8 @@ def check_vocabulary(init_checkpoint: str, examples_vocab: str) -> str:
     Args:
       init_checkpoint: `task.init_checkpoint` (any source of `detect`, or a bertpipe
         training checkpoint, which carries no vocabulary).
-      examples_vocab: the `vocab.txt` the training examples were written with.
+      examples_vocab: the `vocab.txt` the training examples were written with (or what
+        `components.vocabulary.resolve_vocab_path` takes: a directory, a bundled name).
 
     Returns:
       One line saying what was checked, or why the vocabulary could not be checked.
@@ -225,8 +226,8 @@ def check_vocabulary(init_checkpoint: str, examples_vocab: str) -> str:
     kind = detect(init_checkpoint)
     if kind is None:
         return (
-            f"vocabulary not checked: init_checkpoint {init_checkpoint} is a training "
-            f"checkpoint, which carries no vocab.txt"
+            f"vocabulary not checked: init_checkpoint {init_checkpoint} is not a published "
+            f"BERT or a bertpipe export (a training checkpoint carries no vocab.txt)"
         )
     theirs_path = vocab_path(init_checkpoint, kind)
     if theirs_path is None:
@@ -234,6 +235,7 @@ def check_vocabulary(init_checkpoint: str, examples_vocab: str) -> str:
             f"vocabulary not checked: the {kind} checkpoint {init_checkpoint} has no "
             f"vocab.txt beside it"
         )
+    examples_vocab = vocabulary.resolve_vocab_path(examples_vocab)  # --vocab may be a name.
     theirs = vocabulary.read_vocab_lines(theirs_path)
     ours = vocabulary.read_vocab_lines(examples_vocab)
     size = max(len(theirs), len(ours))

@@ -142,3 +142,29 @@ def test_vocabulary_check_reports_sizes_when_checkpoint_vocabulary_is_longer(hf_
         r"checkpoint's, no token in the examples'",
     ):
         sources.check_vocabulary(hf_dir, f"{examples}/vocab.txt")
+
+
+def test_vocabulary_check_resolves_examples_vocab_when_given_a_bundled_name(hf_dir):
+    from components import vocabulary
+
+    bundled = vocabulary.resolve_vocab_path(vocabulary.BERT_BASE_UNCASED)
+    with pytest.raises(BertpipeError) as error:
+        sources.check_vocabulary(hf_dir, vocabulary.BERT_BASE_UNCASED)
+    theirs = examples_dir.vocab_tokens()
+    ours = vocabulary.read_vocab_lines(bundled)
+    differing = sum(i >= len(theirs) or theirs[i] != t for i, t in enumerate(ours))
+    assert (
+        f"examples were written with {bundled}: {differing} of {len(ours)} ids differ, first id "
+        f"1: '[UNK]' in the checkpoint's, '[unused0]' in the examples'." in str(error.value)
+    )
+
+
+def test_vocabulary_is_not_checked_when_init_checkpoint_is_a_training_checkpoint(tmp_path):
+    import tensorflow as tf
+
+    tf.train.Checkpoint(step=tf.Variable(1)).save(str(tmp_path / "ckpt"))
+    line = sources.check_vocabulary(str(tmp_path), "bert-base-uncased")
+    assert line == (
+        f"vocabulary not checked: init_checkpoint {tmp_path} is not a published BERT or a "
+        f"bertpipe export (a training checkpoint carries no vocab.txt)"
+    )
