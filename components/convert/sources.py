@@ -111,41 +111,50 @@ def load(path: str, kind: str | None = None, normalization: Normalization | None
     return source
 
 
+def vocab_path(path: str, kind: str) -> str | None:
+    """The `vocab.txt` a source of `kind` at `path` ships, or None when it has none.
+
+    Hugging Face: the directory's; bertpipe export: its assets'; tf1 and Model Garden: the
+    one beside the checkpoint (Model Garden checkpoints usually have none).
+    """
+    if kind == "huggingface":
+        vocab = posixpath.join(path, huggingface.VOCAB)
+    elif kind == "bertpipe":
+        from components.trainer import export
+
+        vocab = posixpath.join(path, "assets", export.VOCAB_FILENAME)
+    else:
+        vocab = posixpath.join(tf1.directory_of(path), tf1.VOCAB)
+    return vocab if tf.io.gfile.exists(vocab) else None
+
+
 def _load_huggingface(path: str) -> Source:
     config = huggingface.read_config(path)
-    vocab = posixpath.join(path, huggingface.VOCAB)
     return Source(
         "huggingface",
         path,
         config,
         huggingface.read_weights(path, config.num_layers),
-        vocab if tf.io.gfile.exists(vocab) else None,
+        vocab_path(path, "huggingface"),
         huggingface.read_normalization(path),
     )
 
 
 def _load_tf1(path: str) -> Source:
-    vocab = posixpath.join(tf1.directory_of(path), tf1.VOCAB)
     return Source(
         "tf1",
         path,
         tf1.read_config(path),
         tf1.read_weights(path),
-        vocab if tf.io.gfile.exists(vocab) else None,
+        vocab_path(path, "tf1"),
         tf1.guess_normalization(path),
     )
 
 
 def _load_model_garden(path: str) -> Source:
     config, weights = model_garden.read(path)
-    vocab = posixpath.join(tf1.directory_of(path), "vocab.txt")
     return Source(
-        "model-garden",
-        path,
-        config,
-        weights,
-        vocab if tf.io.gfile.exists(vocab) else None,
-        Normalization(),
+        "model-garden", path, config, weights, vocab_path(path, "model-garden"), Normalization()
     )
 
 
@@ -190,3 +199,63 @@ def initialize(model, path: str) -> list[str]:
         f" ({', '.join(fresh)} freshly initialised)" if fresh else "",
     )
     return fresh
+
+
+def check_vocabulary(init_checkpoint: str, examples_vocab: str) -> str:
+    """Fails unless the starting checkpoint's vocabulary is the one the examples used.
+
+    Runs before anything is built or written (`Task.check_vocabulary`). The embeddings
+    index the checkpoint's vocabulary, so examples written with another one (even of the
+    same size) would train every token on another token's row.
+
+    Args:
+      init_checkpoint: `task.init_checkpoint` (any source of `detect`, or a bertpipe
+        training checkpoint, which carries no vocabulary).
+      examples_vocab: the `vocab.txt` the training examples were written with (or what
+        `components.vocabulary.resolve_vocab_path` takes: a directory, a bundled name).
+
+    Returns:
+      One line saying what was checked, or why the vocabulary could not be checked.
+
+    Raises:
+      BertpipeError: the vocabularies differ: both files, the number of differing ids
+        and the first difference.
+    """
+    from components import vocabulary
+
+    kind = detect(init_checkpoint)
+    if kind is None:
+        return (
+            f"vocabulary not checked: init_checkpoint {init_checkpoint} is not a published "
+            f"BERT or a bertpipe export (a training checkpoint carries no vocab.txt)"
+        )
+    theirs_path = vocab_path(init_checkpoint, kind)
+    if theirs_path is None:
+        return (
+            f"vocabulary not checked: the {kind} checkpoint {init_checkpoint} has no "
+            f"vocab.txt beside it"
+        )
+    examples_vocab = vocabulary.resolve_vocab_path(examples_vocab)  # --vocab may be a name.
+    theirs = vocabulary.read_vocab_lines(theirs_path)
+    ours = vocabulary.read_vocab_lines(examples_vocab)
+    size = max(len(theirs), len(ours))
+    differing = [i for i in range(size) if _token(theirs, i) != _token(ours, i)]
+    if not differing:
+        return f"vocabulary checked: {examples_vocab} is {theirs_path} ({size} tokens)"
+    first = differing[0]
+    raise BertpipeError(
+        f"init_checkpoint {init_checkpoint} has the vocabulary {theirs_path} but the "
+        f"examples were written with {examples_vocab}: {len(differing)} of {size} ids "
+        f"differ, first id {first}: {_shown(theirs, first)} in the checkpoint's, "
+        f"{_shown(ours, first)} in the examples'. Write the examples with the "
+        f"checkpoint's vocabulary (vocabulary.import_uri: {theirs_path}, or bertpipe "
+        f"examples --vocab {theirs_path})."
+    )
+
+
+def _token(tokens: list[str], i: int) -> str | None:
+    return tokens[i] if i < len(tokens) else None
+
+
+def _shown(tokens: list[str], i: int) -> str:
+    return repr(tokens[i]) if i < len(tokens) else "no token"

@@ -26,7 +26,9 @@ What comes from the pipeline instead of the config: the input files (the Example
 artifact's splits: `fn_args.train_files`/`eval_files`), `seq_length`,
 `max_predictions_per_seq` and `vocab_size` (the artifact's `example_gen_config.json` and
 `vocab.txt`), `train_steps` (TrainArgs) and `validation_steps` (EvalArgs, when set). A
-config value that contradicts one of them is an error, not silently replaced.
+config value that contradicts one of them is an error, not silently replaced. With
+`task.init_checkpoint`, the checkpoint's vocab.txt must be the artifact's, token for token
+(`Task.check_vocabulary`, before anything is written).
 TensorBoard logs go to `fn_args.model_run_dir`; the model is exported to
 `fn_args.serving_model_dir` (the layout of `export.py`) by the chief; other workers wait
 for the chief's export, because TFX checks that the directory exists on every replica.
@@ -252,11 +254,12 @@ def checkpoint_dir_for(run: RunConfig, fn_args, experiment, metadata) -> str:
 def run_fn(fn_args) -> None:
     """Trains and exports the experiment of `fn_args.custom_config` (module docstring)."""
     from components.tokenization import Normalization
-    from components.trainer import distribute, export, train_lib
+    from components.trainer import distribute, export, registry, train_lib
 
     _show_progress()
     run = parse_custom_config(fn_args.custom_config)
     experiment, metadata = resolve_experiment(run, fn_args)
+    registry.get_task(experiment.task).check_vocabulary(metadata.vocab_path)
     checkpoint_dir = checkpoint_dir_for(run, fn_args, experiment, metadata)
     _log.info("experiment %s; checkpoints in %s", run.experiment, checkpoint_dir)
     strategy = distribute.build_strategy(experiment.runtime)

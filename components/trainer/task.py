@@ -7,7 +7,8 @@ subclass keeps these exact signatures, the per-replica loss is scaled by the num
 replicas before the gradients, and there is no test-only input branch.
 
 Where each hook runs:
-  host, once, in Python: `__init__`, `build_model` (inside `strategy.scope()`),
+  host, once, in Python: `__init__`, `check_vocabulary` (before anything is built or
+    written), `build_model` (inside `strategy.scope()`),
     `initialize`, `build_metrics` (inside `strategy.scope()`), and `build_inputs` (once
     per input pipeline, from `strategy.distribute_datasets_from_function`; the `tf.data`
     pipeline itself runs on the host CPUs);
@@ -62,6 +63,23 @@ class Task(abc.ABC):
     @property
     def config(self) -> TaskConfig:
         return self._config
+
+    def check_vocabulary(self, vocab_path: str) -> None:
+        """Host, before anything is built or written. Fails unless `config.init_checkpoint`
+        was trained with `vocab_path`, the vocabulary the training examples were written
+        with (`components/convert/sources.py:check_vocabulary`); `initialize` checks only
+        the sizes. A checkpoint that ships no vocabulary (a Model Garden checkpoint, a
+        training checkpoint) is not checked, and the log says so.
+
+        Raises:
+          BertpipeError: the vocabularies differ (both files, how many ids differ, the
+            first difference).
+        """
+        if not self._config.init_checkpoint:
+            return
+        from components.convert import sources
+
+        _log.info("%s", sources.check_vocabulary(self._config.init_checkpoint, vocab_path))
 
     def initialize(self, model: tf_keras.Model) -> None:
         """Host. Warm-starts `model` from `config.init_checkpoint`, if one is set.

@@ -10,7 +10,9 @@ export), on this machine's CPU/GPUs, a TPU VM, or a multi-worker cluster (TF_CON
 
 `--examples DIR` (an example generator output) supplies the train/eval splits, the
 vocabulary and the record lengths; with globs, they come from the directory the globs are
-in when it is one, else from `--vocab` and the experiment. A killed run started again with
+in when it is one, else from `--vocab` and the experiment. With `task.init_checkpoint`, the
+checkpoint's vocab.txt must be that vocabulary, token for token (checked before anything
+is written). A killed run started again with
 the same --model-dir continues from its latest checkpoint; on SIGTERM (preemption) the
 run saves a checkpoint at the next step boundary and exits with status 143. Outputs
 under --model-dir: checkpoints/, summaries/ (TensorBoard), export/ (the SavedModel,
@@ -53,13 +55,14 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from components import configs
     from components.tokenization import Normalization
-    from components.trainer import distribute, export, train_lib
+    from components.trainer import distribute, export, registry, train_lib
 
     _log_progress()
     experiment, vocab_path, lower_case = _resolve(args)
     if args.print_config:
         print(json.dumps(configs.to_dict(experiment), indent=2, sort_keys=True))
         return 0
+    registry.get_task(experiment.task).check_vocabulary(vocab_path)
     result = train_lib.run_experiment(
         experiment,
         checkpoint_dir=_join(args.model_dir, "checkpoints"),
