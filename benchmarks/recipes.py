@@ -17,7 +17,9 @@ bert-base-uncased vocabulary at seq_length 128, in one process pinned to one cor
    records and `mlm/tiny` on the sequences, the same steps and batch, then both evaluated
    on the same held-out static eval records (fixed masks): masked-LM accuracy and loss.
 
-Run: `python benchmarks/recipes.py` (`--quality-steps 0` skips 5).
+Run: `python benchmarks/recipes.py` (`--quality-steps 0` skips 5);
+`--reuse WORK` skips 1-2 and measures 3-5 in one run on the records an earlier run left
+in WORK. Model Garden's text loader beside ours: `benchmarks/recipes_model_garden.py`.
 """
 
 from __future__ import annotations
@@ -261,7 +263,7 @@ def main() -> int:
     parser.add_argument("--one-core", metavar="WORK", help=argparse.SUPPRESS)  # Internal.
     parser.add_argument("--one-core-loaders", metavar="WORK", help=argparse.SUPPRESS)
     parser.add_argument(
-        "--reuse", metavar="WORK", help="skip 1-3: train on the records an earlier run left in WORK"
+        "--reuse", metavar="WORK", help="skip 1-2; measure 3-5 on the records of an earlier run"
     )
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
