@@ -17,12 +17,15 @@ bert-base-uncased vocabulary at seq_length 128, in one process pinned to one cor
    records and `mlm/tiny` on the sequences, the same steps and batch, then both evaluated
    on the same held-out static eval records (fixed masks): masked-LM accuracy and loss.
 
-Run: `python benchmarks/recipes.py` (`--quality-steps 0` skips 5).
+Run: `python benchmarks/recipes.py` (`--quality-steps 0` skips 5);
+`--reuse WORK` skips 1-2 and measures 3-5 in one run on the records an earlier run left
+in WORK. Model Garden's text loader beside ours: `benchmarks/recipes_model_garden.py`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -171,14 +174,26 @@ def one_core(args, work: str) -> dict:
             paths[f"{name}_{split}"] = write(f"{work}/{name}-{split}.tfrecord", recs[split])
     vocab = resolve_vocab_path("bert-base-uncased")
     r["paths"], r["vocab"] = paths, vocab
-    batches = args.loader_batches
-    r["dynamic_eps"] = loader_rate(
-        data_config(paths["seq_train"], vocab, True, 32), batches, args.rounds
-    )
-    r["static_eps"] = loader_rate(
-        data_config(paths["static_train"], vocab, False, 32), batches, args.rounds
-    )
+    r.update(loader_rates(args, paths, vocab))
     return r
+
+
+def loader_rates(args, paths: dict, vocab: str) -> dict:
+    """Part 3: examples/s of the dynamic-masking and the static loader (call on one core)."""
+    batches = args.loader_batches
+    dynamic = data_config(paths["seq_train"], vocab, True, 32)
+    static = data_config(paths["static_train"], vocab, False, 32)
+    return {
+        "dynamic_eps": loader_rate(dynamic, batches, args.rounds),
+        "static_eps": loader_rate(static, batches, args.rounds),
+    }
+
+
+def one_core_loaders(args, work: str) -> dict:
+    """Part 3 alone, pinned to one core, on the records an earlier run left in `work`."""
+    _pin_one_core()
+    r = _reused(work)
+    return loader_rates(args, r["paths"], r["vocab"])
 
 
 def train_rate(experiment_name: str, path: str, vocab: str, work: str, rounds: int) -> float:
@@ -246,30 +261,26 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quality-steps", type=int, default=300)
     parser.add_argument("--one-core", metavar="WORK", help=argparse.SUPPRESS)  # Internal.
+    parser.add_argument("--one-core-loaders", metavar="WORK", help=argparse.SUPPRESS)
     parser.add_argument(
-        "--reuse", metavar="WORK", help="skip 1-3: train on the records an earlier run left in WORK"
+        "--reuse", metavar="WORK", help="skip 1-2; measure 3-5 on the records of an earlier run"
     )
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if args.one_core:
-        import json
-
         print("RESULT " + json.dumps(one_core(args, args.one_core)))
         return 0
-    import json
-    import subprocess
-
+    if args.one_core_loaders:
+        print("RESULT " + json.dumps(one_core_loaders(args, args.one_core_loaders)))
+        return 0
     sys.stdout.reconfigure(line_buffering=True)  # Each figure shows as soon as it is measured.
     load = os.getloadavg()
     if args.reuse:
-        return train_parts(args, args.reuse, _reused(args.reuse), load)
+        return reused_parts(args, args.reuse, load)
     work = tempfile.mkdtemp(prefix="bertpipe-recipes-")
-    cmd = [sys.executable, __file__, "--one-core", work, *sys.argv[1:]]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO).stdout
-    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
+    r = _one_core_child(["--one-core", work], args)
     with open(os.path.join(work, "result.json"), "w") as f:
-        f.write(line[7:])
-    r = json.loads(line[7:])
+        json.dump(r, f)
     mb = r["corpus_mb"]
     print(f"corpus {args.corpora}: {mb:.1f} MB; seq_length 128; load average {load[0]:.1f}")
     print("1. generation on one core (MB of text per second):")
@@ -285,16 +296,40 @@ def main() -> int:
     print(f"   static    {st_raw / 1e6:8.1f} MB raw {st_gz / 1e6:8.1f} MB gzip "
           f"({r['static']} train examples); static / sequences = {st_raw / seq_raw:.1f}x raw, "
           f"{st_gz / seq_gz:.1f}x gzip")  # fmt: skip
+    _print_loaders(r)
+    return train_parts(args, work, r, os.getloadavg())
+
+
+def _one_core_child(flag: list[str], args) -> dict:
+    """Runs this script with `flag` in a child process (pinned there); its RESULT dict."""
+    import subprocess
+
+    argv = [a for a in sys.argv[1:] if not a.startswith("--reuse")]
+    if args.reuse and args.reuse in argv:
+        argv.remove(args.reuse)
+    cmd = [sys.executable, __file__, *flag, *argv]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO).stdout
+    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
+    return json.loads(line[7:])
+
+
+def reused_parts(args, work: str, load) -> int:
+    """Parts 3-5 in one run on the records an earlier run left in `work`."""
+    r = _reused(work)
+    r.update(_one_core_child(["--one-core-loaders", work], args))
+    print(f"records reused from {work}; load average {load[0]:.1f}")
+    _print_loaders(r)
+    return train_parts(args, work, r, os.getloadavg())
+
+
+def _print_loaders(r: dict) -> None:
     print("3. input pipeline on one core (examples/s, batch 32):")
     print(f"   dynamic masking (sequences) {r['dynamic_eps']:9.0f}")
     print(f"   static loader               {r['static_eps']:9.0f}  "
           f"dynamic / static = {r['dynamic_eps'] / r['static_eps']:.2f}x")  # fmt: skip
-    return train_parts(args, work, r, load)
 
 
 def _reused(work: str) -> dict:
-    import json
-
     path = os.path.join(work, "result.json")
     if os.path.exists(path):
         with open(path) as f:
@@ -323,9 +358,12 @@ def train_parts(args, work: str, r: dict, load) -> int:
              data_config(paths["seq_train"], r["vocab"], True, 32)),
         )  # fmt: skip
         for name, label, train in runs:
+            start = time.perf_counter()
             m = quality(name, train, paths["static_eval"], args.quality_steps, work)
             print(f"   {name} ({label}): masked_lm_accuracy {m['masked_lm_accuracy']:.4f}  "
-                  f"masked_lm_loss {m['masked_lm_loss']:.4f}")  # fmt: skip
+                  f"masked_lm_loss {m['masked_lm_loss']:.4f}  "
+                  f"({time.perf_counter() - start:.0f} s, "
+                  f"load average {os.getloadavg()[0]:.1f})")  # fmt: skip
     return 0
 
 
