@@ -159,7 +159,8 @@ def test_compile_refuses_to_write_a_planted_token(tmp_path):
         "--output",
         str(tmp_path / "p.json"),
         "--set",
-        f'training.params=["task.token={token}"]',
+        # A real setting (unknown keys are refused before compiling) holding the token.
+        f'training.params=["task.init_checkpoint=gs://b/{token}"]',
     )
     assert result.code == 2 and token not in result.err
     assert "would contain a credential (Google OAuth access token)" in result.err
