@@ -67,7 +67,16 @@ class MetadataStore:
         return found[-1]
 
     def query(self, pipeline: str, query_filter: str, inputs: dict) -> list[Published]:
-        """The artifacts a resolver query selects, newest first (Vertex `LatestArtifact`)."""
+        """The artifacts a resolver query selects, newest first (Vertex `LatestArtifact`).
+
+        A filter over an input that resolved to nothing selects nothing: on a first run the
+        blessing resolver finds no blessing, and the model resolver after it then finds no
+        model (TFX's LatestBlessedModelStrategy on Vertex: the first run evaluates without a
+        baseline).
+        """
+        referenced = {m.group(1) for m in _PLACEHOLDER.finditer(query_filter)}
+        if any(not inputs.get(key) for key in referenced):
+            return []
         wanted = _parse_filter(_substitute(query_filter, inputs))
         matches = [
             a
