@@ -12,6 +12,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -159,14 +160,58 @@ def test_offline_wheelhouse_arguments_have_no_default(instructions):
 
 def test_image_installs_with_the_same_pinned_command_as_make(instructions):
     runs = [a for k, a in instructions if k == "RUN"]
-    install = [r for r in runs if "scripts/install_pinned.sh" in r]
-    assert install == ["scripts/install_pinned.sh /opt/venv/bin/python --no-cache-dir ."]
+    install = [" ".join(r.split()) for r in runs if "scripts/install_pinned.sh" in r]
+    assert install == [
+        "python scripts/install_requires.py setup.py >/tmp/requirements.txt "
+        "&& scripts/install_pinned.sh /opt/venv/bin/python --no-cache-dir "
+        "-r /tmp/requirements.txt && rm /tmp/requirements.txt"
+    ]
     setup = (REPO_ROOT / "scripts" / "setup_venv.sh").read_text()
     assert "scripts/install_pinned.sh \"$VENV/bin/python\" -e '.[dev]'" in setup
     assert "pip install" not in setup.replace("pip install --quiet --upgrade pip", "")
     script = (REPO_ROOT / "scripts" / "install_pinned.sh").read_text()
     assert '"$python" -m pip install --quiet -c constraints.txt "$@"' in script
     assert '"$python" -m pip check' in script
+
+
+def test_dependencies_install_before_the_source_is_copied(instructions):
+    builder = stage(instructions, "builder")
+    index = {(k, a): i for i, (k, a) in enumerate(builder)}
+    deps = next(i for (k, a), i in index.items() if k == "RUN" and "install_pinned.sh" in a)
+    copies_before = [shlex.split(a)[:-1] for k, a in builder[:deps] if k == "COPY"]
+    assert copies_before == [
+        ["constraints.txt", "requirements-tpu.txt", "setup.py"],
+        ["scripts/install_requires.py", "scripts/install_pinned.sh"],
+    ], "only what decides the dependency set comes before their install"
+    tpu = next(i for (k, a), i in index.items() if k == "RUN" and "requirements-tpu.txt" in a)
+    code = index[("COPY", "components components")], index[("COPY", "pipelines pipelines")]
+    assert deps < tpu < min(code)
+    after = [a for k, a in builder[max(code) :] if k == "RUN"]
+    assert after[0] == "python -m pip install --no-cache-dir --no-deps . && python -m pip check"
+
+
+def test_install_requires_script_prints_what_setuptools_reads_from_setup_py():
+    seen = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import runpy, setuptools; "
+            "setuptools.setup = lambda **kw: print('\\n'.join(kw['install_requires'])); "
+            "runpy.run_path('setup.py')",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    script = REPO_ROOT / "scripts" / "install_requires.py"
+    printed = subprocess.run(
+        [sys.executable, str(script), str(REPO_ROOT / "setup.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert printed == seen and "tfx==1.16.0" in printed
 
 
 def test_build_checks_the_image_can_run_a_step(instructions):
