@@ -42,22 +42,33 @@ RUN apt-get update \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-COPY constraints.txt requirements-tpu.txt setup.py README.md ./
-COPY scripts/install_pinned.sh scripts/check_image.py scripts/
-COPY components components
-COPY pipelines pipelines
-# The same install command `make` runs (scripts/setup_venv.sh), minus dev tools.
-RUN scripts/install_pinned.sh /opt/venv/bin/python --no-cache-dir .
-# TPU variant: overwrite TensorFlow's files with the TPU build of the same version.
-RUN if [ "$TF_VARIANT" = tpu ]; then \
+# The pinned dependencies first, in a layer that only setup.py's install_requires,
+# constraints.txt and requirements-tpu.txt invalidate: a change to the bertpipe source
+# rebuilds only the two layers after it. The same resolution as
+# `pip install -c constraints.txt .` (scripts/install_pinned.sh, which `make` runs):
+# setup.py's install_requires against the same constraints, then `pip check`.
+COPY constraints.txt requirements-tpu.txt setup.py ./
+COPY scripts/install_requires.py scripts/install_pinned.sh scripts/
+# TPU variant: then overwrite TensorFlow's files with the TPU build of the same version.
+RUN python scripts/install_requires.py setup.py >/tmp/requirements.txt \
+    && scripts/install_pinned.sh /opt/venv/bin/python --no-cache-dir -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt \
+    && if [ "$TF_VARIANT" = tpu ]; then \
         python -m pip install --no-cache-dir --no-deps -r requirements-tpu.txt \
             --find-links "$LIBTPU_INDEX" \
         && python -m pip check; \
     elif [ "$TF_VARIANT" != cpu ]; then \
         echo "TF_VARIANT must be cpu or tpu, got '$TF_VARIANT'" >&2; exit 2; \
     fi
+# Then the build context (.dockerignore lets in only the package, README.md and the
+# scripts above) and bertpipe itself, with no dependencies to resolve: everything it
+# requires is there, which `pip check` confirms. One COPY and one RUN: with a
+# copy-on-write-less store (buildah's vfs) every instruction copies the whole tree.
+COPY . ./
 # Fail the build, not the first pipeline step, if the image cannot run a step.
-RUN python scripts/check_image.py --variant "$TF_VARIANT"
+RUN python -m pip install --no-cache-dir --no-deps . \
+    && python -m pip check \
+    && python scripts/check_image.py --variant "$TF_VARIANT"
 
 FROM ${PYTHON_IMAGE} AS runtime
 ARG TF_VARIANT=cpu

@@ -12,6 +12,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -159,8 +160,13 @@ def test_offline_wheelhouse_arguments_have_no_default(instructions):
 
 def test_image_installs_with_the_same_pinned_command_as_make(instructions):
     runs = [a for k, a in instructions if k == "RUN"]
-    install = [r for r in runs if "scripts/install_pinned.sh" in r]
-    assert install == ["scripts/install_pinned.sh /opt/venv/bin/python --no-cache-dir ."]
+    install = [" ".join(r.split()) for r in runs if "scripts/install_pinned.sh" in r]
+    assert len(install) == 1
+    assert install[0].startswith(
+        "python scripts/install_requires.py setup.py >/tmp/requirements.txt "
+        "&& scripts/install_pinned.sh /opt/venv/bin/python --no-cache-dir "
+        "-r /tmp/requirements.txt && rm /tmp/requirements.txt && "
+    )
     setup = (REPO_ROOT / "scripts" / "setup_venv.sh").read_text()
     assert "scripts/install_pinned.sh \"$VENV/bin/python\" -e '.[dev]'" in setup
     assert "pip install" not in setup.replace("pip install --quiet --upgrade pip", "")
@@ -169,9 +175,50 @@ def test_image_installs_with_the_same_pinned_command_as_make(instructions):
     assert '"$python" -m pip check' in script
 
 
+def test_dependencies_install_before_the_source_is_copied(instructions):
+    builder = stage(instructions, "builder")
+    deps = next(i for i, (k, a) in enumerate(builder) if k == "RUN" and "install_pinned" in a)
+    copies = [(i, shlex.split(a)[:-1]) for i, (k, a) in enumerate(builder) if k == "COPY"]
+    assert copies[:2] == [
+        (deps - 2, ["constraints.txt", "requirements-tpu.txt", "setup.py"]),
+        (deps - 1, ["scripts/install_requires.py", "scripts/install_pinned.sh"]),
+    ], "only what decides the dependency set comes before their install"
+    assert "requirements-tpu.txt" in builder[deps][1], "the TPU build is a dependency too"
+    assert copies[2:] == [(deps + 1, ["."])]
+    rest = [" ".join(a.split()) for k, a in builder[deps + 2 :] if k == "RUN"]
+    assert rest == [
+        "python -m pip install --no-cache-dir --no-deps . && python -m pip check "
+        '&& python scripts/check_image.py --variant "$TF_VARIANT"'
+    ]
+
+
+def test_install_requires_script_prints_what_setuptools_reads_from_setup_py():
+    seen = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import runpy, setuptools; "
+            "setuptools.setup = lambda **kw: print('\\n'.join(kw['install_requires'])); "
+            "runpy.run_path('setup.py')",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    script = REPO_ROOT / "scripts" / "install_requires.py"
+    printed = subprocess.run(
+        [sys.executable, str(script), str(REPO_ROOT / "setup.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert printed == seen and "tfx==1.16.0" in printed
+
+
 def test_build_checks_the_image_can_run_a_step(instructions):
     runs = [a for k, a in stage(instructions, "builder") if k == "RUN"]
-    assert runs[-1] == 'python scripts/check_image.py --variant "$TF_VARIANT"'
+    assert runs[-1].endswith('&& python scripts/check_image.py --variant "$TF_VARIANT"')
 
 
 def test_entrypoint_is_beams_boot_so_dataflow_workers_start(instructions):
@@ -239,12 +286,37 @@ def test_copy_sources_exist_and_are_in_the_build_context(instructions, ignore_pa
             continue
         sources = shlex.split(argument)[:-1]
         for source in sources:
+            if source == ".":
+                continue  # The whole context: test_build_context_is_the_package_and_scripts.
             path = REPO_ROOT / source
             assert path.exists(), f"COPY source {source} is missing"
             files = [path] if path.is_file() else list(path.rglob("*.py"))
             for file in files:
                 relative = file.relative_to(REPO_ROOT).as_posix()
                 assert dockerignore_includes(ignore_patterns, relative), relative
+
+
+def test_build_context_is_the_package_and_scripts(ignore_patterns):
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    context = {path for path in tracked if dockerignore_includes(ignore_patterns, path)}
+    tops = {path.split("/")[0] for path in context}
+    assert tops == {
+        "components",
+        "pipelines",
+        "scripts",
+        "README.md",
+        "setup.py",
+        "constraints.txt",
+        "requirements-tpu.txt",
+    }
+    assert {p for p in context if p.startswith("scripts/")} == {
+        "scripts/install_pinned.sh",
+        "scripts/install_requires.py",
+        "scripts/check_image.py",
+    }
+    assert "pipelines/configs/kubeflow-gke-tpu.yaml" in context  # package_data
 
 
 @pytest.mark.parametrize(

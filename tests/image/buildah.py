@@ -96,13 +96,15 @@ class Image:
 _STAND_IN_ENV = ("PATH", "PYTHONPATH", "HOME")
 
 
-def start_in_image(image: Image, user: str = "1000:1000"):
+def start_in_image(image: Image, user: str = "1000:1000", shared: tuple[str, ...] = ()):
     """A launcher `start` function (spec, log) -> Popen that runs the step in `image`.
 
     The step's command runs as compiled (`python` found on the image's PATH, where the
     stand-in put this venv's interpreter), with the step's environment less what only
     made this machine stand in for the image, and every volume bind-mounted at its
-    container path. A fresh working container per step, removed when the step ends.
+    container path. `shared` host directories (the local stand-in for the bucket, which
+    the launcher's substitutions point the steps at) are bound at their own path. A fresh
+    working container per step, removed when the step ends.
     """
     import shlex
     import sys
@@ -114,7 +116,7 @@ def start_in_image(image: Image, user: str = "1000:1000"):
         # KFP's launcher runs in the step's own container, as the pod's user: whatever it
         # staged in the volumes (inputs, output folders) belongs to that user.
         uid, _, gid = user.partition(":")
-        for host in spec.mounts.values():
+        for host in [*spec.mounts.values(), *shared]:
             for root, dirs, files in os.walk(host):
                 for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
                     os.lchown(name, int(uid), int(gid or uid))
@@ -122,6 +124,8 @@ def start_in_image(image: Image, user: str = "1000:1000"):
         run = ["run", "--isolation", "chroot", "--user", user]
         for container_path, host in spec.mounts.items():
             run += ["--volume", f"{host}:{container_path}:rw"]
+        for host in shared:
+            run += ["--volume", f"{host}:{host}:rw"]
         for key, value in spec.env.items():
             if key not in _STAND_IN_ENV:
                 run += ["--env", f"{key}={value}"]

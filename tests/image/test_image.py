@@ -2,20 +2,21 @@
 
 Runs only under `make image-check`, which builds the image from the Dockerfile with
 buildah (scripts/image/build.sh) and names it in BERTPIPE_IMAGE; elsewhere it is skipped.
-Each step gets a fresh container of the image (as each pod does), the step's compiled
-command verbatim (`python` is whatever the image's PATH finds), the user the pods run as,
-and no PYTHONPATH: the code that runs is the code installed in the image.
+The Kubeflow steps go through the faithful KFP launcher stand-in
+(tests/pipelines/runners/launcher.py: ExecutorInput, /gcs-style volumes, input download
+and output upload as KFP 2.5.0 does them) with `start=start_in_image(...)`: each step gets
+a fresh container of the image (as each pod does), its compiled command verbatim
+(`python` is whatever the image's PATH finds), the user the pods run as, and no
+PYTHONPATH: the code that runs is the code installed in the image.
 """
 
-import json
-import os
 import pathlib
 
 import pytest
 
 from tests.image import buildah
 from tests.pipelines.runners import compiled
-from tests.pipelines.runners.launcher import PLACEHOLDER, LocalLauncher, StepFailed
+from tests.pipelines.runners.launcher import KUBEFLOW
 
 IMAGE = buildah.available()
 pytestmark = [
@@ -23,8 +24,6 @@ pytestmark = [
     pytest.mark.skipif(IMAGE is None, reason="runs under `make image-check` (BERTPIPE_IMAGE)"),
 ]
 UID = 1000
-# Keeps google-auth off the network in the steps, as tests/conftest.py does for this process.
-QUIET = {k: os.environ[k] for k in ("GCE_METADATA_IP", "GCE_METADATA_HOST") if k in os.environ}
 
 
 @pytest.fixture(scope="module")
@@ -32,39 +31,17 @@ def image():
     return buildah.Image(IMAGE)
 
 
-class ImageLauncher(LocalLauncher):
-    """LocalLauncher whose steps run in the image as UID 1000 instead of in this venv."""
-
-    def __init__(self, spec, workdir, image, mounts, **kwargs):
-        super().__init__(spec, workdir, **kwargs)
-        self.image, self.mounts = image, tuple(str(m) for m in mounts)
-
-    def run_task(self, task):
-        executor = self.executor(task)
-        if "resolver" in executor:
-            return super().run_task(task)
-        executor_input = self.executor_input(task)
-        container = executor["container"]
-        args = [json.dumps(executor_input) if a == PLACEHOLDER else a for a in container["args"]]
-        env = {e["name"]: e["value"] for e in container.get("env", [])}
-        result = self.image.run(
-            [*container["command"], *args],
-            mounts=self.mounts,
-            env={**env, **QUIET},
-            timeout=self.timeout,
-        )
-        if result.returncode != 0:
-            raise StepFailed(f"step {task} exited {result.returncode}:\n{result.stderr[-4000:]}")
-        with open(executor_input["outputs"]["outputFile"]) as f:
-            self.outputs[task] = json.load(f)
-        return self.outputs[task]
+def _pins(path):
+    pins = {}
+    for line in pathlib.Path(path).read_text().splitlines():
+        name, sep, version = line.split("#")[0].strip().partition("==")
+        if sep:
+            pins[_normal(name.split("[")[0])] = version.strip()
+    return pins
 
 
-def _give_to_uid(*directories):
-    for directory in directories:
-        for root, dirs, files in os.walk(directory):
-            for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
-                os.chown(name, UID, UID)
+def _normal(name):
+    return name.lower().replace("_", "-").replace(".", "-")
 
 
 def test_image_runs_as_uid_1000_with_the_venv_python_first(image):
@@ -76,6 +53,20 @@ def test_image_runs_as_uid_1000_with_the_venv_python_first(image):
     result = image.run(["sh", "-c", 'id -u; id -g; command -v python; echo "$HOME"'])
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["1000", "1000", "/opt/venv/bin/python", "/home/bertpipe"]
+
+
+def test_image_holds_exactly_the_pinned_versions_and_pip_check_passes(image):
+    result = image.run(["sh", "-c", "python -m pip freeze && python -m pip check"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "No broken requirements found."
+    frozen = dict(line.split("==", 1) for line in lines[:-1] if "==" in line)
+    others = [line for line in lines[:-1] if "==" not in line]
+    assert [line.split(" @ ")[0] for line in others] == ["bertpipe"], others
+    pins = _pins(compiled.REPO_ROOT / "constraints.txt")
+    unpinned = {k: v for k, v in frozen.items() if pins.get(_normal(k)) != v}
+    assert not unpinned, f"installed in the image but not at constraints.txt's pin: {unpinned}"
+    assert _normal("tfx") in map(_normal, frozen) and len(frozen) > 200
 
 
 def test_check_image_passes_inside_the_image_for_steps_and_dataflow_workers(image):
@@ -93,33 +84,29 @@ def test_check_image_passes_inside_the_image_for_steps_and_dataflow_workers(imag
 
 
 @pytest.mark.slow
-def test_kubeflow_steps_run_inside_the_image_as_uid_1000(tmp_path):
-    from tests.pipelines.runners.test_launcher import STEPS, check_outputs
+def test_kubeflow_steps_run_inside_the_image_as_uid_1000(tmp_path, image):
+    from tests.pipelines.runners.test_launcher import (
+        STEPS,
+        check_outputs,
+        compile_tiny,
+        launcher_for,
+    )
 
-    output = str(tmp_path / "pipeline.yaml")
-    compiled.compile_config(
-        "kubeflow",
-        compiled.write_tiny_config(compiled.KUBEFLOW_CONFIG, tmp_path),
-        output,
-    )
-    spec, _ = compiled.documents(output)
-    bucket, substitutions = compiled.local_bucket(tmp_path)
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    _give_to_uid(bucket, run_dir)
-    # pytest's base temp directory is 0700 root; the mounts are what the steps may touch.
-    launcher = ImageLauncher(
-        spec,
-        run_dir,
-        buildah.Image(IMAGE),
-        mounts=(bucket, run_dir),
-        substitutions=substitutions,
-    )
+    (spec, platform), _ = compile_tiny(tmp_path, KUBEFLOW)
+    # The local stand-in for the bucket (launcher_for makes it there), bound into each
+    # step's container at the same path, as the steps' service account reaches GCS.
+    bucket = str(tmp_path / "bucket")
+    start = buildah.start_in_image(image, shared=(bucket,))
+    launcher, bucket = launcher_for(spec, tmp_path, KUBEFLOW, platform_spec=platform, start=start)
     assert launcher.order() == STEPS
-    outputs = launcher.run_all()
-    check_outputs(outputs, bucket)
-    # Every file the steps wrote belongs to the pods' user.
-    written = list(pathlib.Path(run_dir).rglob("*")) + list(
-        pathlib.Path(bucket, "serving").rglob("*")
-    )
+    launcher.run_all()
+    assert launcher.pod_scratch == {step: [] for step in STEPS}
+    check_outputs(launcher, bucket)
+    # What the steps wrote (in their volumes, and the pushed model) belongs to the pods' user.
+    written = [
+        path
+        for step in STEPS
+        for path in (tmp_path / "pods" / launcher.run_id / step / "gcs").rglob("*")
+    ]
+    written += list(pathlib.Path(bucket, "serving").rglob("*"))
     assert written and {p.stat().st_uid for p in written} == {UID}
