@@ -130,11 +130,9 @@ def data_config(path, vocab, sequences: bool, batch: int, training: bool = True,
     )  # fmt: skip
 
 
-def loader_rate(config, batches: int, rounds: int) -> float:
-    """Median examples/s of reading `batches` batches, over `rounds` rounds."""
-    from components.trainer.pretrain_dataloader import BertPretrainDataLoader
-
-    iterator = iter(BertPretrainDataLoader(config).load())
+def rate(dataset, batch: int, batches: int, rounds: int) -> float:
+    """Median examples/s of reading `batches` batches of `dataset`, over `rounds` rounds."""
+    iterator = iter(dataset.repeat())
     for _ in range(20):
         next(iterator)
     rates = []
@@ -142,8 +140,15 @@ def loader_rate(config, batches: int, rounds: int) -> float:
         start = time.perf_counter()
         for _ in range(batches):
             next(iterator)
-        rates.append(batches * config.global_batch_size / (time.perf_counter() - start))
+        rates.append(batches * batch / (time.perf_counter() - start))
     return statistics.median(rates)
+
+
+def loader_rate(config, batches: int, rounds: int) -> float:
+    """Median examples/s of bertpipe's loader for `config` (see `rate`)."""
+    from components.trainer.pretrain_dataloader import BertPretrainDataLoader
+
+    return rate(BertPretrainDataLoader(config).load(), config.global_batch_size, batches, rounds)
 
 
 def one_core(args, work: str) -> dict:

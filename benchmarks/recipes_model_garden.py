@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -48,20 +46,6 @@ def text_records(files: list[str], words: int, path: str) -> int:
                 writer.write(example.SerializeToString())
                 count += 1
     return count
-
-
-def rate(dataset, batch: int, batches: int, rounds: int) -> float:
-    """Median examples/s of reading `batches` batches of `dataset`, over `rounds` rounds."""
-    iterator = iter(dataset.repeat())
-    for _ in range(20):
-        next(iterator)
-    rates = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(batches):
-            next(iterator)
-        rates.append(batches * batch / (time.perf_counter() - start))
-    return statistics.median(rates)
 
 
 def model_garden_loader(path: str, vocab: str):
@@ -103,7 +87,7 @@ def main() -> int:
     text_path = os.path.join(tempfile.mkdtemp(prefix="bertpipe-mg-text-"), "text.tfrecord")
     count = text_records(files, args.words, text_path)
     load = os.getloadavg()[0]
-    garden_eps = rate(model_garden_loader(text_path, vocab), 32, args.batches, args.rounds)
+    garden_eps = recipes.rate(model_garden_loader(text_path, vocab), 32, args.batches, args.rounds)
     config = recipes.data_config(os.path.join(work, "seq-train.tfrecord"), vocab, True, 32)
     ours = recipes.loader_rate(config, args.batches, args.rounds)
     print(f"corpus {args.corpora}; one core; load average {load:.1f} -> {os.getloadavg()[0]:.1f}")
