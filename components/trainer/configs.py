@@ -90,7 +90,8 @@ class DataConfig:
       drop_remainder: drop a last partial batch (static shapes, needed on TPUs).
       shuffle_buffer_size: records in the shuffle buffer (training only).
       seed: shuffle seed; None shuffles differently on every run and lets tf.data
-        interleave files non-deterministically (faster).
+        interleave files non-deterministically (faster), and a resumed run then reads
+        a new random order instead of continuing the interrupted one's.
       cache: cache the records of this input pipeline in memory after the first epoch.
       cycle_length: files read in parallel (interleaved) when there are several.
       sharding: give each input pipeline (host) a disjoint part of the data.
@@ -107,7 +108,9 @@ class DataConfig:
         they have no next-sentence labels). Set from the examples' config by the trainer.
       masking: how `sequences` records are masked.
       initial_step: the global step of the first batch (set by the trainer when it
-        resumes): masks of training batch k are keyed by `initial_step + k`.
+        resumes): masks of training batch k are keyed by `initial_step + k`, and a
+        seeded training split skips the records of the `initial_step` batches before,
+        so a resumed run reads what an uninterrupted one reads from that step on.
     """
 
     input_path: str | tuple[str, ...] = ()

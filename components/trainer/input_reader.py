@@ -175,6 +175,11 @@ class InputReader:
         if params.is_training:
             dataset = dataset.repeat()
             dataset = dataset.shuffle(params.shuffle_buffer_size, seed=params.seed)
+            if params.initial_step and params.seed is not None:
+                # A seeded split is one fixed stream of records: a run resumed at step k
+                # drops the records of the k batches before (read, not decoded), so its
+                # batch k is the uninterrupted run's batch k on every input pipeline.
+                dataset = dataset.skip(params.initial_step * batch_size)
         dataset = dataset.batch(batch_size, drop_remainder=params.drop_remainder)
         if self._keyed:
             dataset = dataset.enumerate(start=params.initial_step if params.is_training else 0)

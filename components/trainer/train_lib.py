@@ -206,6 +206,11 @@ class Trainer:
         an uninterrupted run would.
         """
         data = dataclasses.replace(self.task.config.train_data, initial_step=initial_step)
+        if initial_step and data.seed is None:
+            _log.info(
+                "task.train_data.seed is unset: the resumed run reads its data in a new "
+                "random order (set a seed to continue the interrupted run's order)"
+            )
         return iter(self._distribute(data))
 
     def run_steps(self, iterator, num_steps: int) -> float:

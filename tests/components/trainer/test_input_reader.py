@@ -85,6 +85,37 @@ def test_seeded_training_order_is_shuffled_and_reproducible(tmp_path):
     assert order != sorted(order)
 
 
+@pytest.mark.parametrize("num_files,pipelines", [(3, 1), (4, 2), (1, 2)])
+def test_seeded_resumed_reader_continues_the_uninterrupted_batches(tmp_path, num_files, pipelines):
+    # Batches of 3 per pipeline over 11 to 23 records each and a buffer of 5: batches
+    # cross epochs and the file order reshuffles each epoch, so only a continued stream
+    # matches, on every input pipeline.
+    pattern = _write_files(str(tmp_path), num_files, gzip=False)
+    train = {"is_training": True, "drop_remainder": True, "seed": 3, "shuffle_buffer_size": 5}
+    train["global_batch_size"] = 3 * pipelines
+    for pipeline_id in range(pipelines):
+        context = tf.distribute.InputContext(pipelines, pipeline_id, pipelines)
+
+        def batches(initial_step, count, context=context):
+            config = _config(pattern, initial_step=initial_step, **train)
+            dataset = InputReader(config, _decode_ids).read(context).take(count)
+            return [[int(i) for i in batch["id"].numpy()] for batch in dataset]
+
+        uninterrupted = batches(0, 20)
+        assert batches(7, 13) == uninterrupted[7:]
+        assert batches(19, 1) == uninterrupted[19:]
+
+
+def test_unseeded_resumed_reader_does_not_skip(tmp_path):
+    # No seed: no fixed order to continue, so nothing is read in vain (buffer of 1: the
+    # records in file order).
+    pattern = _write_files(str(tmp_path), 1, gzip=False)
+    config = _config(
+        pattern, is_training=True, drop_remainder=True, shuffle_buffer_size=1, initial_step=4
+    )
+    assert _read_ids(InputReader(config, _decode_ids).read().take(1)) == [0, 1, 2, 3]
+
+
 def test_unshuffled_read_keeps_file_order(tmp_path):
     pattern = _write_files(str(tmp_path), 1, gzip=False)
     assert _read_ids(InputReader(_config(pattern), _decode_ids).read()) == list(range(COUNT))

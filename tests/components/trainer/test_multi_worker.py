@@ -6,7 +6,8 @@ with identical weights, and only the chief writes the shared checkpoints.
 
 Preemption: SIGTERM to one worker (the non-chief) must make *both* save one checkpoint at
 the same step and exit 143; started again, both resume from it and end at the requested
-step with identical weights (equality with the uninterrupted run is a known gap).
+step with the weights of the uninterrupted run (same seeds; the resumed run continues the
+seeded data order where the signal stopped it).
 """
 
 import glob
@@ -115,7 +116,7 @@ def test_two_workers_end_with_identical_weights(uninterrupted):
     ]
 
 
-def test_sigterm_to_one_worker_checkpoints_both_at_one_step_and_resumes_to_train_steps(
+def test_sigterm_to_one_worker_checkpoints_both_at_one_step_and_resumes_to_the_same_weights(
     examples, uninterrupted, tmp_path
 ):
     reference_dir, (reference, _) = uninterrupted
@@ -152,9 +153,8 @@ def test_sigterm_to_one_worker_checkpoints_both_at_one_step_and_resumes_to_train
     weights = [k for k in reference.files if k.startswith("weight_")]
     for name in weights:
         np.testing.assert_array_equal(chief[name], worker[name], err_msg=name)
-    # Known gap (2026-12-07): the resumed two-worker weights differ from the uninterrupted
-    # run's (single-worker resume matches exactly: test_train_command.py); not asserted
-    # until that is found and fixed.
+    for name in weights:  # Loops of 1 step vs 4: float sums may differ in the last bits.
+        np.testing.assert_allclose(chief[name], reference[name], rtol=1e-4, atol=1e-6)
     optimizer_step = "optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
     final = tf.train.load_checkpoint(os.path.join(model_dir, "checkpoints"))
     expected = tf.train.load_checkpoint(os.path.join(reference_dir, "checkpoints"))
