@@ -16,6 +16,7 @@ import yaml
 
 from tests.conftest import REPO_ROOT
 from tests.pipelines import tiny_job
+from tests.pipelines.cli_process import run_bertpipe
 
 CORPUS = os.path.join(os.path.dirname(__file__), "testdata", "harbour.txt")
 # What third-party output looks like: Python warnings, Beam/absl/TFX log records in the
@@ -27,18 +28,8 @@ NOISE = re.compile(
 )
 
 
-def _bertpipe(*args, env=None, timeout=900):
-    env = dict(env or os.environ, PYTHONPATH=str(REPO_ROOT))
-    for name in ("PYTHONWARNINGS", "TF_CPP_MIN_LOG_LEVEL"):  # as a user's shell has them
-        env.pop(name, None)
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=timeout,
-    )
+def _bertpipe(*args, timeout=900):
+    return run_bertpipe(*args, timeout=timeout, user_shell=True)
 
 
 @pytest.mark.slow

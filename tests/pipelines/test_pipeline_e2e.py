@@ -10,8 +10,6 @@ import glob
 import json
 import math
 import os
-import subprocess
-import sys
 
 import pytest
 import tensorflow as tf
@@ -19,8 +17,8 @@ import yaml
 
 from components.features import MaskedLMSchema
 from pipelines import metadata
-from tests.conftest import REPO_ROOT
 from tests.pipelines import tiny_job
+from tests.pipelines.cli_process import run_bertpipe
 from tests.pipelines.tiny_job import MAX_PREDICTIONS, SEQ_LENGTH
 
 CORPUS = os.path.join(os.path.dirname(__file__), "testdata", "harbour.txt")
@@ -38,22 +36,10 @@ def _config(root, seed=12345):
     }
 
 
-def _bertpipe(*args, timeout=900):
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=timeout,
-    )
-
-
 def _run(tmp_path, runner, name="pipeline.yaml", **kwargs):
     path = tmp_path / name
     path.write_text(yaml.safe_dump(_config(tmp_path / "root", **kwargs)))
-    result = _bertpipe("run", "--config", str(path), "--runner", runner)
+    result = run_bertpipe("run", "--config", str(path), "--runner", runner)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     store = metadata.open_store(metadata.metadata_path(str(tmp_path / "root")))
     return result.stdout, metadata.get_run(store)
@@ -98,7 +84,7 @@ def _check_artifacts(run):
 
 
 def _check_fill_mask(destination):
-    result = _bertpipe(
+    result = run_bertpipe(
         "predict",
         "--model",
         destination,
@@ -147,9 +133,9 @@ def test_pipeline_under_local_runner_produces_every_artifact(tmp_path):
     assert set(_states(run).values()) == {"complete"}
     _check_fill_mask(_check_artifacts(run))
 
-    listed = _bertpipe("runs", "--pipeline-root", str(tmp_path / "root"))
+    listed = run_bertpipe("runs", "--pipeline-root", str(tmp_path / "root"))
     assert listed.returncode == 0 and run.run_id in listed.stdout
-    shown = _bertpipe("artifacts", "--pipeline-root", str(tmp_path / "root"))
+    shown = run_bertpipe("artifacts", "--pipeline-root", str(tmp_path / "root"))
     assert shown.returncode == 0
     assert "MaskedLMExampleGen.examples (Examples)" in shown.stdout
     assert "blessed: yes" in shown.stdout
