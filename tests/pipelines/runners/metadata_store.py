@@ -71,8 +71,13 @@ class MetadataStore:
 
         A filter over an input that resolved to nothing selects nothing: on a first run the
         blessing resolver finds no blessing, and the model resolver after it then finds no
-        model (TFX's LatestBlessedModelStrategy on Vertex: the first run evaluates without a
-        baseline).
+        model. Vertex's resolver is closed source; this is the semantics of the strategy
+        TFX compiles it from: the model query's only input is the blessing resolver's
+        output and its `name=` clause is that blessing's `current_model_id` (tfx 1.16.0
+        tfx/orchestration/kubeflow/v2/step_builder.py:767, 775-784), and
+        LatestBlessedModelStrategy returns no model when the blessing channel is empty
+        (tfx/dsl/input_resolution/strategies/latest_blessed_model_strategy.py:98-101).
+        The first run then evaluates without a baseline.
         """
         referenced = {m.group(1) for m in _PLACEHOLDER.finditer(query_filter)}
         if any(not inputs.get(key) for key in referenced):
