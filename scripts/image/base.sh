@@ -16,9 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PYTHON_PREFIX=${PYTHON_PREFIX:-$HOME/.pyenv/versions/3.10.13}
 BASE_IMAGE=${BASE_IMAGE:-localhost/bertpipe-python:3.10-slim-bookworm}
-CACHE=${CACHE:-.cache/image}
-STORE_ROOT=${STORE_ROOT:-$CACHE/containers}
-store=(--root "$PWD/$STORE_ROOT" --runroot "$PWD/$CACHE/run" --storage-driver vfs)
+# shellcheck source=scripts/image/store.sh
+source scripts/image/store.sh
 tarball=$CACHE/python-3.10-slim-bookworm.tar
 # The Debian mirror apt already uses on this machine.
 mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/*.sources \

@@ -1,24 +1,23 @@
 #!/usr/bin/env bash
 # Build the bertpipe image here without a Docker engine or a registry: buildah with chroot
-# isolation and vfs storage, on the offline stand-in base (scripts/image/base.sh), from the
-# real Dockerfile. pip in the build installs from a wheelhouse downloaded on the host
+# isolation and overlay storage (vfs where overlay cannot mount: store.sh), on the offline
+# stand-in base (scripts/image/base.sh), from the real Dockerfile. pip in the build installs from a wheelhouse downloaded on the host
 # (cached under $CACHE/wheels) with no index, so the build needs PyPI only on the host.
 #
 # Builds --target runtime: the final stage copies Beam's boot binary from
 # apache/beam_python3.10_sdk, which cannot be pulled here (docs/deploy/image.md).
-# Prints the build time and the image size, and records them in $CACHE/last-build.txt.
+# Prints the build time and the image size, and records them in $CACHE/last-build-<variant>.txt.
 #
 # Usage: scripts/image/build.sh [cpu|tpu]   (env: IMAGE_TAG, CACHE, STORE_ROOT)
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 variant=${1:-cpu}
-CACHE=${CACHE:-.cache/image}
-STORE_ROOT=${STORE_ROOT:-$CACHE/containers}
 BASE_IMAGE=${BASE_IMAGE:-localhost/bertpipe-python:3.10-slim-bookworm}
 IMAGE_TAG=${IMAGE_TAG:-localhost/bertpipe:check-$variant}
 PIP=${PIP:-.venv/bin/pip}
-store=(--root "$PWD/$STORE_ROOT" --runroot "$PWD/$CACHE/run" --storage-driver vfs)
+# shellcheck source=scripts/image/store.sh
+source scripts/image/store.sh
 export STORE_ROOT CACHE BASE_IMAGE
 
 start=$(date +%s)
@@ -54,7 +53,7 @@ end=$(date +%s)
 size=$(buildah "${store[@]}" inspect --type image --format '{{.Docker.Size}}' "$IMAGE_TAG" \
   2>/dev/null || true)
 if [ -z "$size" ] || [ "$size" = 0 ]; then
-  # vfs keeps each layer as a directory; the image's size is its top layer's tree.
+  # No size recorded: measure the image's mounted tree.
   mount=$(buildah "${store[@]}" from --pull=never "$IMAGE_TAG")
   size=$(du -sb "$(buildah "${store[@]}" mount "$mount")" | cut -f1)
   buildah "${store[@]}" rm "$mount" >/dev/null

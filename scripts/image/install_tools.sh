@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Debian tools `make image-check` builds and runs the image with: buildah (build and
-# run, chroot isolation, vfs storage), podman (imports the base rootfs), debootstrap
+# run, chroot isolation, overlay or vfs storage), podman (imports the base rootfs), debootstrap
 # (assembles the base). They need root; elsewhere this says how and stops.
 set -euo pipefail
 
