@@ -36,7 +36,7 @@ def available() -> str | None:
 
 @dataclasses.dataclass(frozen=True)
 class Image:
-    """A built image in the local store under `.cache/image` (vfs, as build.sh uses)."""
+    """A built image in the local store under `.cache/image`, with build.sh's driver."""
 
     name: str
     store_root: pathlib.Path = CACHE / "containers"
@@ -44,7 +44,10 @@ class Image:
 
     def store_args(self) -> list[str]:
         store = ["--root", str(self.store_root), "--runroot", str(self.run_root)]
-        return [*store, "--storage-driver", "vfs"]
+        # scripts/image/store.sh records the driver the store was created with.
+        driver_file = CACHE / "storage-driver"
+        driver = driver_file.read_text().strip() if driver_file.exists() else "vfs"
+        return [*store, "--storage-driver", driver]
 
     def create(self) -> str:
         """A fresh working container of the image (what a pod starts from); its id."""
@@ -114,11 +117,16 @@ def start_in_image(image: Image, user: str = "1000:1000", shared: tuple[str, ...
         if command and command[0] == sys.executable:
             command[0] = "python"
         # KFP's launcher runs in the step's own container, as the pod's user: whatever it
-        # staged in the volumes (inputs, output folders) belongs to that user.
+        # staged in the volumes (inputs, output folders) belongs to that user. The volume
+        # roots keep the owner and mode the kubelet gave them (pod.kubelet_volumes; the
+        # launcher stand-in refused what this user could not have written there). The
+        # bucket stand-in is writable by the user, as the steps' service account's GCS
+        # access is.
         uid, _, gid = user.partition(":")
         for host in [*spec.mounts.values(), *shared]:
             for root, dirs, files in os.walk(host):
-                for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+                names = [os.path.join(root, n) for n in dirs + files]
+                for name in names if root == host and host not in shared else [root, *names]:
                     os.lchown(name, int(uid), int(gid or uid))
         container = image.create()
         run = ["run", "--isolation", "chroot", "--user", user]

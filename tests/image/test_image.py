@@ -24,6 +24,10 @@ pytestmark = [
     pytest.mark.skipif(IMAGE is None, reason="runs under `make image-check` (BERTPIPE_IMAGE)"),
 ]
 UID = 1000
+# The steps with an input-staging volume (deployment.kubeflow.input_staging defaults),
+# mounted at /gcs/<the pipeline root's bucket>.
+STAGED = ("Trainer", "MaskedLMEvaluator", "Pusher")
+ROOT_BUCKET = compiled.BUCKET.removeprefix("gs://")
 
 
 @pytest.fixture(scope="module")
@@ -102,11 +106,24 @@ def test_kubeflow_steps_run_inside_the_image_as_uid_1000(tmp_path, image):
     launcher.run_all()
     assert launcher.pod_scratch == {step: [] for step in STEPS}
     check_outputs(launcher, bucket)
-    # What the steps wrote (in their volumes, and the pushed model) belongs to the pods' user.
+    # What the launcher and the steps wrote (in the /gcs emptyDir, on the staging volumes,
+    # and the pushed model) belongs to the pods' user. Not the volume roots (the kubelet's)
+    # nor the mount point the runtime makes for the staging volume inside /gcs (root's).
+    pods = tmp_path / "pods" / launcher.run_id
+    mount_points = {pods / step / "gcs" / ROOT_BUCKET for step in STAGED}
     written = [
         path
         for step in STEPS
-        for path in (tmp_path / "pods" / launcher.run_id / step / "gcs").rglob("*")
+        for volume in [pods / step / "gcs", *(pods / step).glob("volume-*")]
+        for path in volume.rglob("*")
+        if path not in mount_points
     ]
     written += list(pathlib.Path(bucket, "serving").rglob("*"))
     assert written and {p.stat().st_uid for p in written} == {UID}
+    assert any("volume-" in str(p) for p in written)
+    # The staging volume's root: a fresh filesystem's root:root 0755, given to the run's
+    # fsGroup by the kubelet (kubernetes/kfp/install sets fsGroup 1000).
+    for step in STAGED:
+        (root,) = (pods / step).glob("volume-*")
+        info = root.stat()
+        assert (info.st_uid, info.st_gid, oct(info.st_mode & 0o7777)) == (0, UID, "0o2775")

@@ -27,6 +27,7 @@ from tests.kubernetes.manifests import (
     one,
     settings,
 )
+from tests.pipelines.runners.pod import cluster_fs_group
 
 REMOTE = re.compile(
     r"^https://github\.com/kubeflow/pipelines/manifests/kustomize/(?P<path>[\w/-]+)"
@@ -95,6 +96,17 @@ def test_install_runs_pipelines_as_the_bertpipe_runner_and_removes_pipeline_runn
         ("RoleBinding", "pipeline-runner-binding"),
     ]:
         assert patches[(kind, name)]["$patch"] == "delete"
+
+
+def test_install_gives_every_run_pod_the_image_group_as_fs_group():
+    # Steps run as the image's UID/GID 1000; the input-staging volume's root is root:root
+    # 0755 on a fresh filesystem, writable by them only through fsGroup (image.md).
+    patch = _patches("install")[("ConfigMap", "workflow-controller-configmap")]
+    defaults = yaml.safe_load(patch["data"]["workflowDefaults"])
+    assert defaults == {
+        "spec": {"securityContext": {"fsGroup": 1000, "fsGroupChangePolicy": "OnRootMismatch"}}
+    }
+    assert cluster_fs_group() == 1000
 
 
 @needs_kubectl
@@ -193,8 +205,12 @@ def test_local_kfp_install_has_what_the_runner_role_names(local_kfp_builds):
     # The two objects base/runner-role.yaml grants by name.
     assert one(objects, "ConfigMap", "kfp-launcher")
     assert one(objects, "Secret", "mlpipeline-minio-artifact")
-    argo = one(objects, "ConfigMap", "workflow-controller-configmap")["data"]["artifactRepository"]
-    assert "archiveLogs: true" in argo and "name: mlpipeline-minio-artifact" in argo
+    argo = one(objects, "ConfigMap", "workflow-controller-configmap")["data"]
+    repository = argo["artifactRepository"]
+    assert "archiveLogs: true" in repository and "name: mlpipeline-minio-artifact" in repository
+    # The fsGroup default merged into upstream's configmap, next to its own keys.
+    assert yaml.safe_load(argo["workflowDefaults"])["spec"]["securityContext"]["fsGroup"] == 1000
+    assert "imagePullPolicy" in argo["executor"]
     crds = {
         o["spec"]["names"]["plural"]
         for o in find(local_kfp_builds["cluster-scoped"], "CustomResourceDefinition")

@@ -103,6 +103,7 @@ class LocalLauncher:
         run_id: str = "run-1",
         start: pod_lib.StartStep = pod_lib.start_in_namespace,
         timeout: float = 3600,
+        fs_group: int | None | str = "cluster",
     ):
         assert backend in (KUBEFLOW, VERTEX), backend
         self.spec, self.backend, self.run_id = pipeline_spec, backend, run_id
@@ -113,6 +114,8 @@ class LocalLauncher:
         platforms = (platform_spec or {}).get("platforms", {}).get("kubernetes", {})
         self.kubernetes = platforms.get("deploymentSpec", {}).get("executors", {})
         self.start, self.timeout = start, timeout
+        # The pods' securityContext.fsGroup: by default what kubernetes/ gives every run.
+        self.fs_group = pod_lib.cluster_fs_group() if fs_group == "cluster" else fs_group
         self.pipeline = pipeline_spec["pipelineInfo"]["name"]
         self.tasks = pipeline_spec["root"]["dag"]["tasks"]
         self.outputs: dict[str, dict] = {}  # task -> {"artifacts": {key: {"artifacts": [...]}}}
@@ -156,9 +159,14 @@ class LocalLauncher:
         original, executor_input, volumes = self.executor_input(task)
         pod_dir = self.workdir / task
         if self.backend == KUBEFLOW:
-            self.downloaded_bytes[task] = _download_inputs(original, volumes, self.local)
+            label = self.component(task)["executorLabel"]
+            ephemeral = self.kubernetes.get(label, {}).get("genericEphemeralVolume", [])
+            fresh = {volume["mountPath"] for volume in ephemeral}
+            pod_lib.kubelet_volumes(volumes, fresh, self.fs_group)
+            as_user = _PodUserWrites(volumes, self.fs_group)
+            self.downloaded_bytes[task] = _download_inputs(original, volumes, self.local, as_user)
             self.boot_disk_bytes[task] = _size(volumes["/gcs"])
-            _prepare_output_folders(original, volumes)
+            _prepare_output_folders(original, volumes, as_user)
         spec = pod_lib.PodSpec(
             command=tuple(self.command(self.executor(task)["container"], executor_input)),
             env=self.env(task, str(pod_dir / "home")),
@@ -363,14 +371,52 @@ def _pod_path(uri: str, volumes: dict[str, str]) -> str:
     return os.path.join(volumes[mount], os.path.relpath(path, mount))
 
 
-def _download_inputs(executor_input: dict, volumes: dict[str, str], to_local) -> int:
+class _PodUserWrites:
+    """Refuses what KFP's launcher, running as the pod's user, could not create.
+
+    The launcher creates input copies and output folders inside the step's container as
+    the image's user (UID/GID 1000, plus the pod's fsGroup): a volume root it may not
+    write fails the step before its command starts, with the launcher's own error
+    (launcher_v2.go:660 for inputs, 919 for output folders; os.MkdirAll's
+    "mkdir PATH: permission denied").
+    """
+
+    def __init__(self, volumes: dict[str, str], fs_group: int | None):
+        self.volumes = volumes
+        self.roots = {os.path.abspath(host) for host in volumes.values()}
+        self.gids = (pod_lib.POD_GID,) if fs_group is None else (pod_lib.POD_GID, fs_group)
+
+    def container_path(self, host_path: str) -> str:
+        """Where `host_path` (inside one of the volumes) is in the step's container."""
+        host_path = os.path.abspath(host_path)
+        mount, host = max(
+            ((c, os.path.abspath(h)) for c, h in self.volumes.items()),
+            key=lambda item: len(item[1]) if (host_path + "/").startswith(item[1] + "/") else -1,
+        )
+        return os.path.normpath(os.path.join(mount, os.path.relpath(host_path, host)))
+
+    def check(self, host_path: str, error: str) -> None:
+        """Raises StepFailed("<error>: mkdir <dir>: permission denied") if not allowed."""
+        allowed, directory = pod_lib.user_can_create(host_path, self.roots, self.gids)
+        if not allowed:
+            missing = os.path.relpath(host_path, directory).split(os.sep)[0]
+            denied = os.path.join(self.container_path(directory), missing)
+            raise StepFailed(f"{error}: mkdir {denied}: permission denied")
+
+
+def _download_inputs(executor_input: dict, volumes: dict[str, str], to_local, as_user) -> int:
     """Copies the first artifact of each input key to its /gcs path; returns the bytes."""
     copied = 0
-    for listed in executor_input["inputs"]["artifacts"].values():
+    for name, listed in executor_input["inputs"]["artifacts"].items():
         if not listed["artifacts"]:
             continue
         uri = listed["artifacts"][0]["uri"]
-        copied += _copy(to_local(uri), _pod_path(uri, volumes))
+        target = _pod_path(uri, volumes)
+        as_user.check(
+            target,
+            f"failed to download input artifact {name!r} from remote storage URI {uri!r}",
+        )
+        copied += _copy(to_local(uri), target)
     return copied
 
 
@@ -391,11 +437,15 @@ def _size(path: str) -> int:
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
 
 
-def _prepare_output_folders(executor_input: dict, volumes: dict[str, str]) -> None:
+def _prepare_output_folders(executor_input: dict, volumes: dict[str, str], as_user) -> None:
     """launcher_v2.go:898-925: each output artifact's local folder exists before the step."""
-    for listed in executor_input["outputs"]["artifacts"].values():
+    for name, listed in executor_input["outputs"]["artifacts"].items():
         for artifact in listed["artifacts"]:
-            os.makedirs(os.path.dirname(_pod_path(artifact["uri"], volumes)), exist_ok=True)
+            folder = os.path.dirname(_pod_path(artifact["uri"], volumes))
+            inside = as_user.container_path(folder)
+            error = f"unable to create directory {inside!r} for output artifact {name!r}"
+            as_user.check(folder, error)
+            os.makedirs(folder, exist_ok=True)
 
 
 def _upload_outputs(executor_input: dict, volumes: dict[str, str], to_local) -> None:

@@ -108,6 +108,87 @@ def start_in_namespace(pod: PodSpec, log: IO[str]) -> subprocess.Popen:
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(pod.env))
 
 
+# The user every step's process runs as: the image's `USER 1000:1000` (Dockerfile; KFP
+# 2.5.0 sets no runAsUser unless the API server's PIPELINE_RUN_AS_USER is set,
+# backend/src/v2/compiler/argocompiler/argo.go:128-131). KFP's launcher runs inside the
+# step's container, so it stages inputs and output folders as this user too.
+POD_UID = 1000
+POD_GID = 1000
+# kubernetes pkg/volume/emptydir/empty_dir.go:50: an emptyDir's directory is made 0777.
+EMPTY_DIR_MODE = 0o777
+# A generic ephemeral volume is a fresh PersistentVolume; the PD CSI driver formats it
+# (ext4): its root directory is root:root 0755 until fsGroup changes it.
+FRESH_FILESYSTEM_MODE = 0o755
+
+
+def cluster_fs_group() -> int | None:
+    """The fsGroup every KFP run's pods get on the cluster kubernetes/ sets up, or None.
+
+    kubernetes/kfp/install sets it as Argo's `workflowDefaults` (workflow-controller-
+    configmap), which Argo merges into every Workflow's spec.securityContext; the KFP
+    2.5.0 compiler adds only runAsUser (argo.go:128-131).
+    """
+    import pathlib
+
+    import yaml
+
+    path = pathlib.Path(__file__).parents[3] / "kubernetes" / "kfp" / "install"
+    kustomization = yaml.safe_load((path / "kustomization.yaml").read_text())
+    for patch in kustomization.get("patches", []):
+        if patch["target"].get("name") != "workflow-controller-configmap":
+            continue
+        defaults = yaml.safe_load(yaml.safe_load(patch["patch"])["data"]["workflowDefaults"])
+        return defaults.get("spec", {}).get("securityContext", {}).get("fsGroup")
+    return None
+
+
+def kubelet_volumes(
+    volumes: Mapping[str, str], fresh: set[str] | frozenset[str], fs_group: int | None
+) -> None:
+    """Gives each volume's root directory the owner and mode the kubelet leaves it with.
+
+    `volumes`: container path -> host directory; `fresh`: the container paths that are
+    new filesystems (generic ephemeral volumes), the rest are emptyDirs. With the pod's
+    `securityContext.fsGroup`, the kubelet's SetVolumeOwnership applies to every volume
+    that supports ownership management (emptyDir and CSI block volumes): group fsGroup,
+    mode | 0660, and for directories | setgid | 0110 (kubernetes pkg/volume/
+    volume_linux.go:113-128, changeFilePermission, commit 7dd8853).
+    """
+    for container_path, host in volumes.items():
+        mode = FRESH_FILESYSTEM_MODE if container_path in fresh else EMPTY_DIR_MODE
+        gid = 0
+        if fs_group is not None:
+            gid, mode = fs_group, mode | 0o660 | 0o110 | 0o2000
+        os.chown(host, 0, gid)
+        os.chmod(host, mode)
+
+
+def user_can_create(
+    host_path: str, volume_roots: set[str], gids: tuple[int, ...] = (POD_GID,)
+) -> tuple[bool, str]:
+    """Whether the pod's user may create `host_path` (`mkdir -p`), as POSIX mode bits say.
+
+    Returns (True, "") or (False, the directory it may not write), the EACCES a non-root
+    process gets. Only a volume's root has an owner and mode the kubelet chose
+    (`kubelet_volumes`); everything below it was created by KFP's launcher, which runs as
+    the pod's user, so it is that user's.
+    """
+    path = os.path.abspath(host_path)
+    while not os.path.lexists(path):
+        path = os.path.dirname(path)
+    if path == os.path.abspath(host_path) or path not in volume_roots:
+        return True, ""
+    info = os.stat(path)
+    if info.st_uid == POD_UID:
+        bits = (info.st_mode >> 6) & 0o7
+    elif info.st_gid in gids:
+        bits = (info.st_mode >> 3) & 0o7
+    else:
+        bits = info.st_mode & 0o7
+    allowed = (bits & 0o3) == 0o3
+    return allowed, "" if allowed else path
+
+
 def describe(pod: PodSpec) -> str:
     """A shell-like one-liner of the pod's command, for failure messages."""
     return " ".join(shlex.quote(a) for a in pod.command[:4]) + " ..."

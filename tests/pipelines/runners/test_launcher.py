@@ -139,6 +139,27 @@ def test_kubeflow_steps_of_the_real_pipeline_run_from_the_compiled_yaml(tmp_path
     assert launcher.downloaded_bytes["MaskedLMEvaluator"] >= examples + model
     assert launcher.boot_disk_bytes["MaskedLMEvaluator"] == 0
     assert launcher.boot_disk_bytes["Pusher"] == 0
+    # The steps run as the image's UID/GID 1000 and the staging volume's root is a fresh
+    # filesystem's (root:root 0755): only the fsGroup kubernetes/ gives every run lets
+    # KFP's launcher stage the Trainer's inputs there. Without it the step fails first.
+    assert launcher.fs_group == 1000
+    without = LocalLauncher(
+        spec,
+        tmp_path / "pods-without-fs-group",  # a new pod: fresh volumes
+        backend=KUBEFLOW,
+        pipeline_root=ROOT,
+        substitutions=launcher.substitutions,
+        store=launcher.store,
+        platform_spec=platform,
+        fs_group=None,
+    )
+    with pytest.raises(StepFailed) as failed:
+        without.run_task("Trainer")
+    assert str(failed.value) == (
+        f"failed to download input artifact 'examples' from remote storage URI "
+        f"{artifact(outputs, 'MaskedLMExampleGen', 'examples')['uri']!r}: "
+        f"mkdir /gcs/{compiled.BUCKET.removeprefix('gs://')}/root: permission denied"
+    )
 
 
 def test_vertex_steps_run_and_the_next_run_resolves_the_blessed_model(tmp_path):
