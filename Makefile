@@ -8,7 +8,7 @@ IMAGE ?= bertpipe
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' pipelines/__init__.py)
 DOCKER ?= docker
 
-.PHONY: setup browser run test lint bench image image-tpu image-check clean
+.PHONY: setup browser run test lint bench image image-tpu image-build image-check clean
 
 setup:
 	@PYTHON310="$(PYTHON310)" VENV="$(VENV)" scripts/setup_venv.sh
@@ -28,8 +28,17 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The whole suite, the built image's tests included (IMAGE_TESTS=0 leaves the image out:
+# building it needs root and Debian's buildah; docs/deploy/image.md).
+IMAGE_TESTS ?= 1
+ifeq ($(IMAGE_TESTS),1)
+test: lint browser image-build
+	BERTPIPE_IMAGE=$(IMAGE_CHECK_TAG) $(PY) -m pytest $(PYTEST_ARGS)
+	@cat .cache/image/last-build-cpu.txt
+else
 test: lint browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+endif
 
 # The image every Kubeflow/Vertex step runs in (needs a Docker engine; see README).
 # TPU VMs are x86-64, so the image is built for linux/amd64 on any host.
@@ -42,12 +51,14 @@ image-tpu:
 # Builds the CPU image here from the Dockerfile without a Docker engine (buildah on an
 # offline python:3.10-slim-bookworm stand-in, cached under .cache/image), then runs
 # check_image.py and every compiled Kubeflow step of the tiny pipeline inside it as UID
-# 1000 (docs/deploy/image.md). Needs root. Run it before changing the Dockerfile,
-# setup.py or constraints.txt.
+# 1000 (docs/deploy/image.md). Needs root. `make test` does both as part of the suite;
+# this target is the image alone.
 IMAGE_CHECK_TAG ?= localhost/bertpipe:check-cpu
-image-check: setup
+image-build: setup
 	@scripts/image/install_tools.sh
 	IMAGE_TAG=$(IMAGE_CHECK_TAG) PIP=$(VENV)/bin/pip scripts/image/build.sh cpu
+
+image-check: image-build
 	BERTPIPE_IMAGE=$(IMAGE_CHECK_TAG) $(PY) -m pytest -m image tests/image $(PYTEST_ARGS)
 	@cat .cache/image/last-build-cpu.txt
 
