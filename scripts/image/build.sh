@@ -42,7 +42,8 @@ fi
 wheels_done=$(date +%s)
 
 # --format docker: the OCI format drops SHELL (the Dockerfile's pipefail), as docker does not.
-buildah "${store[@]}" bud --isolation chroot --layers --format docker \
+# --force-rm: a failed build removes its working containers too (else they stay mounted).
+buildah "${store[@]}" bud --isolation chroot --layers --force-rm --format docker \
   --target runtime --build-arg TF_VARIANT="$variant" \
   --build-arg PYTHON_IMAGE="$BASE_IMAGE" \
   --build-arg PIP_NO_INDEX=1 --build-arg PIP_FIND_LINKS=/wheels \
