@@ -57,6 +57,15 @@ def write_records(directory: str, schema, count: int, shards: int = 4) -> str:
     return os.path.join(directory, "*.gz")
 
 
+def training_config(directory: str, batch_size: int, records: int):
+    """A seeded training DataConfig over `records` random records written to `directory`."""
+    from components.trainer.configs import DataConfig
+
+    config = DataConfig(global_batch_size=batch_size, seed=1, shuffle_buffer_size=1000)
+    pattern = write_records(directory, config.schema, records)
+    return dataclasses.replace(config, input_path=pattern)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=20000)
@@ -65,14 +74,12 @@ def main() -> None:
 
     import tensorflow as tf
 
-    from components.trainer.configs import DataConfig
     from components.trainer.input_reader import InputReader
     from components.trainer.pretrain_dataloader import BertPretrainDataLoader
 
     with tempfile.TemporaryDirectory() as directory:
-        config = DataConfig(global_batch_size=args.batch_size, seed=1, shuffle_buffer_size=1000)
-        pattern = write_records(directory, config.schema, args.records)
-        config = dataclasses.replace(config, input_path=pattern)
+        config = training_config(directory, args.batch_size, args.records)
+        pattern = config.input_path[0]
         loader = BertPretrainDataLoader(config)
         spec = config.schema.parse_spec()
 

@@ -31,7 +31,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from benchmarks.input_decoding import write_records
+from benchmarks.input_decoding import training_config
 from benchmarks.recipes import rate
 
 
@@ -56,13 +56,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    from components.trainer.configs import DataConfig
     from components.trainer.pretrain_dataloader import BertPretrainDataLoader
 
     with tempfile.TemporaryDirectory() as directory:
-        config = DataConfig(global_batch_size=args.batch_size, seed=1, shuffle_buffer_size=1000)
-        pattern = write_records(directory, config.schema, args.records)
-        config = dataclasses.replace(config, input_path=pattern)
+        config = training_config(directory, args.batch_size, args.records)
         batches = max(20, args.records // args.batch_size)
         loader = rate(BertPretrainDataLoader(config).load(), args.batch_size, batches, 3)
         fresh = first_batch_seconds(config, 0, args.rounds)
