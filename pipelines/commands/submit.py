@@ -11,10 +11,10 @@ With --config the pipeline is compiled first (as `bertpipe compile` would, into 
 file); with --package a compiled file is sent as it is (a --config then only supplies
 defaults). Flags override the config's `deployment.kubeflow` / `deployment.vertex` sections
 (and, when compiling, its pipeline root). Kubeflow: the run goes through `kfp.Client` to the
-KFP 2.x API; its pipeline root is --pipeline-root, else the config's, else the cluster's
-default. Vertex: the run goes through `aiplatform.PipelineJob` with Application Default
-Credentials (`gcloud auth application-default login`). A refused or unreachable API is
-reported in one line naming what to check.
+KFP 2.x API; its pipeline root is --pipeline-root, else the config's, else the one the
+package was compiled for. Vertex: the run goes through `aiplatform.PipelineJob` with
+Application Default Credentials (`gcloud auth application-default login`). A refused or
+unreachable API is reported in one line naming what to check.
 """
 
 from __future__ import annotations

@@ -141,6 +141,11 @@ def compile_kubeflow(
         job["pipelineSpec"],
         platform_spec(deployment, tpu_ids, pipeline.pipeline_info.pipeline_root),
     )
+    # The root this package was compiled for (its staging volumes and checkpoint root are
+    # in that bucket): PipelineSpec's own field, which `submit_kubeflow` sends as the run's
+    # root when none is given. KFP 2.5.0's backend does not read it (the driver takes the
+    # run's root, else the kfp-launcher ConfigMap's: backend/src/v2/driver/driver.go:168-172).
+    pipeline_spec["defaultPipelineRoot"] = pipeline.pipeline_info.pipeline_root
     header = _HEADER.format(name=pipeline.pipeline_info.pipeline_name, tfx=version.__version__)
     documents = [pipeline_spec] + ([platform] if platform else [])
     text = header + yaml.safe_dump_all(documents, sort_keys=True)
@@ -174,7 +179,8 @@ def submit_kubeflow(
       namespace: Kubeflow profile namespace (multi-user); None for standalone KFP.
       experiment: experiment name, created if missing.
       run_name: display name; None lets kfp name it after the file and time.
-      pipeline_root: gs:// root; None uses the cluster's default (kfp-launcher ConfigMap).
+      pipeline_root: gs:// root; None = the root the package was compiled for
+        (`defaultPipelineRoot`), else (an older package) the cluster's default.
       service_account: Kubernetes service account of the run's pods; None = server default.
       existing_token: bearer token for an authenticating proxy in front of the API.
       enable_caching: override the compiled caching setting of every step.
@@ -191,9 +197,13 @@ def submit_kubeflow(
             "bertpipe compile --target kubeflow."
         )
     deployment_lib.KubeflowConfig(host=host, experiment=experiment)  # Checks the host URL.
+    documents = _read_package(package_path)
+    if pipeline_root is None:
+        # Not the cluster's default: it may be in another bucket than the staging volumes.
+        pipeline_root = (documents[0] or {}).get("defaultPipelineRoot") or None
     if pipeline_root is not None:
         deployment_lib.check_pipeline_root(pipeline_root, "kubeflow")
-        _check_staging_bucket(package_path, pipeline_root)
+        _check_staging_bucket(package_path, documents, pipeline_root)
     result = _call_kfp(
         host,
         namespace,
@@ -212,13 +222,29 @@ def submit_kubeflow(
     return SubmittedRun(result.run_id, f"{host.rstrip('/')}/#/runs/details/{result.run_id}")
 
 
-def _check_staging_bucket(package_path: str, pipeline_root: str) -> None:
-    """Input staging volumes are mounted at /gcs/<bucket of the compiled root>: a run under
-    another bucket would put KFP's input copies back on the node's disk."""
+def _read_package(package_path: str) -> list:
+    """The package's YAML documents (PipelineSpec, then the platform config if any)."""
     import yaml
 
-    with open(package_path, encoding="utf-8") as f:
-        documents = list(yaml.safe_load_all(f))
+    try:
+        with open(package_path, encoding="utf-8") as f:
+            documents = list(yaml.safe_load_all(f))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise BertpipeError(
+            f"Kubeflow package {package_path!r} cannot be read as YAML ({e}); compile it "
+            "again with bertpipe compile --target kubeflow."
+        ) from None
+    if not documents or not isinstance(documents[0], dict):
+        raise BertpipeError(
+            f"Kubeflow package {package_path!r} holds no PipelineSpec; compile it again with "
+            "bertpipe compile --target kubeflow."
+        )
+    return documents
+
+
+def _check_staging_bucket(package_path: str, documents: list, pipeline_root: str) -> None:
+    """Input staging volumes are mounted at /gcs/<bucket of the compiled root>: a run under
+    another bucket would put KFP's input copies back on the node's disk."""
     platform = documents[1] if len(documents) > 1 and documents[1] else {}
     executors = (
         platform.get("platforms", {})

@@ -43,6 +43,11 @@ _STAGING = (
     "issue 13 defect 4: input staging volumes for the Trainer, evaluator and Pusher "
     "(test_kubeflow_compile.py *staged*)"
 )
+_ROOT = (
+    "the compiled root, which submit sends when no root is given, so a run is not put under "
+    "the cluster's default in another bucket than its staging volumes "
+    "(test_submit_kubeflow.py *compiled_root*)"
+)
 
 
 def _both(where: str, why: str) -> tuple[tuple[str, str], ...]:
@@ -65,6 +70,7 @@ INTENDED_CHANGES: tuple[tuple[str, str], ...] = (
 # Fields the saved output never had (test_intended_additions_each_name_a_new_field).
 INTENDED_ADDITIONS: tuple[tuple[str, str], ...] = (
     ("platforms.kubernetes.deploymentSpec.executors.*.genericEphemeralVolume", _STAGING),
+    ("defaultPipelineRoot", _ROOT),
 )
 
 

@@ -117,6 +117,33 @@ def test_bad_arguments_fail_before_any_request(package, kwargs, message):
     assert api.requests == []
 
 
+def test_submit_without_a_root_sends_the_compiled_root(package):
+    # KFP 2.5.0 would otherwise use the kfp-launcher ConfigMap's root, which may be in
+    # another bucket than the staging volumes (and does not read defaultPipelineRoot).
+    with open(package) as f:
+        spec = next(yaml.safe_load_all(f))
+    with open(compiled.KUBEFLOW_CONFIG) as f:
+        compiled_root = yaml.safe_load(f)["pipeline_root"]
+    assert spec["defaultPipelineRoot"] == compiled_root
+    with KfpApiServer() as api:
+        kubeflow.submit_kubeflow(package, host=api.url, run_name="nightly")
+    started = api.requests[-1]
+    assert started.body["runtime_config"] == {"pipeline_root": compiled_root, "parameters": {}}
+
+
+def test_submit_of_a_package_without_a_compiled_root_leaves_the_root_to_the_cluster(
+    package, tmp_path
+):
+    with open(package) as f:
+        spec, platform = yaml.safe_load_all(f)
+    del spec["defaultPipelineRoot"]
+    older = tmp_path / "older.yaml"
+    older.write_text(yaml.safe_dump_all([spec, platform]))
+    with KfpApiServer() as api:
+        kubeflow.submit_kubeflow(str(older), host=api.url, run_name="nightly")
+    assert api.requests[-1].body["runtime_config"] == {"parameters": {}}
+
+
 def test_submit_refuses_a_root_in_another_bucket_than_the_staging_volumes(package):
     # Defect 4: the volumes are mounted at /gcs/<compiled bucket>; under another bucket
     # KFP's input copies would land on the node's disk again.
