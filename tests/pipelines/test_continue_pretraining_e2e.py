@@ -21,6 +21,7 @@ from pipelines import config as pipeline_config
 from tests.components.convert import hf_models
 from tests.pipelines import test_pipeline_e2e as e2e
 from tests.pipelines import tiny_job
+from tests.pipelines.cli_process import run_bertpipe
 
 
 def _corpus_vocab() -> list[str]:
@@ -67,12 +68,12 @@ def test_continue_pretraining_from_huggingface_compares_with_start_and_pushes_hf
     start = str(tmp_path / "start")
     # The start's serving lengths must be the examples' for the evaluator to compare.
     lengths = ["--seq-length", "32", "--max-predictions-per-seq", "5"]
-    result = e2e._bertpipe("convert", "--from", "huggingface", hf_dir, "--output", start, *lengths)
+    result = run_bertpipe("convert", "--from", "huggingface", hf_dir, "--output", start, *lengths)
     assert result.returncode == 0, result.stderr[-3000:]
 
     path = tmp_path / "continue.yaml"
     path.write_text(yaml.safe_dump(_config(tmp_path, hf_dir, start)))
-    result = e2e._bertpipe("run", "--config", str(path), "--runner", "local")
+    result = run_bertpipe("run", "--config", str(path), "--runner", "local")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     store = e2e.metadata.open_store(e2e.metadata.metadata_path(str(tmp_path / "root")))
     run = e2e.metadata.get_run(store)
