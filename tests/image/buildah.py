@@ -148,3 +148,50 @@ def start_in_image(image: Image, user: str = "1000:1000", shared: tuple[str, ...
         )
 
     return start
+
+
+# What Beam's boot sets before it starts the SDK harness (apache/beam sdks/python/container/
+# boot.go, step "(3) Invoke python": WORKER_ID, PIPELINE_OPTIONS, SEMI_PERSISTENT_DIRECTORY,
+# LOGGING_ and CONTROL_API_SERVICE_DESCRIPTOR, then `python -m
+# apache_beam.runners.worker.sdk_worker_main`). Beam's SUBPROCESS_SDK environment hands a
+# worker command the same variables (local_job_service.SubprocessSdkWorker.run).
+_HARNESS_ENV = (
+    "WORKER_ID",
+    "PIPELINE_OPTIONS",
+    "LOGGING_API_SERVICE_DESCRIPTOR",
+    "CONTROL_API_SERVICE_DESCRIPTOR",
+)
+
+
+def sdk_harness_command(image: Image, mounts: tuple[str, ...], user: str = "1000:1000") -> str:
+    """A shell command that runs Beam's SDK harness in a fresh container of `image`.
+
+    For `--environment_type=beam:env:harness_subprocess_python:v1
+    --environment_config=<this>`: the portable runner starts it for each worker with the
+    Fn API endpoints in the environment, and it runs what boot runs after provisioning
+    (`python -m apache_beam.runners.worker.sdk_worker_main`, the variables boot sets,
+    SEMI_PERSISTENT_DIRECTORY=/tmp) as `user`, with the host's network (chroot
+    isolation), `mounts` bound at their own paths. The working container is removed when
+    the harness exits.
+    """
+    import shlex
+
+    buildah = shlex.join(["buildah", *image.store_args()])
+    run = [
+        "run",
+        "--isolation",
+        "chroot",
+        "--user",
+        user,
+        "--env",
+        "SEMI_PERSISTENT_DIRECTORY=/tmp",
+    ]
+    for host in mounts:
+        run += ["--volume", f"{host}:{host}:rw"]
+    env = " ".join(f'--env {name}="${name}"' for name in _HARNESS_ENV)
+    harness = "python -m apache_beam.runners.worker.sdk_worker_main"
+    return (
+        f"c=$({buildah} from --pull=never {shlex.quote(image.name)}) && "
+        f'{buildah} {shlex.join(run)} {env} "$c" -- {harness}; '
+        f'rc=$?; {buildah} rm "$c" >/dev/null; exit $rc'
+    )

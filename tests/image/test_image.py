@@ -10,6 +10,7 @@ a fresh container of the image (as each pod does), its compiled command verbatim
 PYTHONPATH: the code that runs is the code installed in the image.
 """
 
+import os
 import pathlib
 
 import pytest
@@ -127,3 +128,54 @@ def test_kubeflow_steps_run_inside_the_image_as_uid_1000(tmp_path, image):
         (root,) = (pods / step).glob("volume-*")
         info = root.stat()
         assert (info.st_uid, info.st_gid, oct(info.st_mode & 0o7777)) == (0, UID, "0o2775")
+
+
+@pytest.mark.slow
+def test_beam_workers_in_the_image_write_the_examples_the_in_process_run_writes(tmp_path, image):
+    """The Dataflow worker side: bertpipe's example-generation transforms, run by a portable
+    runner whose SDK workers are the image's Beam harness (apache-beam 2.59.0 from
+    /opt/venv, started as boot starts it, as UID 1000), write exactly the records an
+    in-process DirectRunner run writes. Only boot itself is missing (not in this build)."""
+    import apache_beam as beam
+    import tensorflow as tf
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from components import vocabulary
+    from components.example_gen import ExampleGenConfig, layout, transforms
+
+    corpus = str(compiled.REPO_ROOT / "tests" / "components" / "example_gen" / "data")
+    whales = f"{corpus}/whales.txt"
+    # ~500-byte buckets: the corpus makes 4 buckets (test_transforms.py's SMALL).
+    config = ExampleGenConfig(
+        seq_length=32, max_predictions_per_seq=5, dupe_factor=2, eval_fraction=0.2,
+        bucket_mb=0.0005,
+    )  # fmt: skip
+    tokens = vocabulary.load_vocab("bert-base-uncased")
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    os.chown(outputs, UID, UID)  # the workers' bucket: writable by them, as GCS is
+
+    def run(output, args):
+        pipeline = beam.Pipeline(options=PipelineOptions(args))
+        _ = pipeline | transforms.GenerateMaskedLMExamples([whales], tokens, config, output)
+        pipeline.run().wait_until_finish()
+
+    def records(output, split):
+        files = layout.data_files(output, split)
+        return sorted(r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP"))
+
+    run(str(tmp_path / "direct"), [])
+    harness = buildah.sdk_harness_command(image, mounts=(corpus, str(outputs)))
+    run(
+        str(outputs / "portable"),
+        [
+            "--runner=PortableRunner",
+            "--job_endpoint=embed",
+            "--environment_type=beam:env:harness_subprocess_python:v1",
+            f"--environment_config={harness}",
+        ],
+    )
+    for split in ("train", "eval"):
+        written = layout.data_files(str(outputs / "portable"), split)
+        assert written and {os.stat(f).st_uid for f in written} == {UID}  # by the workers
+        assert records(str(outputs / "portable"), split) == records(str(tmp_path / "direct"), split)
