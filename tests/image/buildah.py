@@ -151,10 +151,15 @@ def start_in_image(image: Image, user: str = "1000:1000", shared: tuple[str, ...
 
 
 # What Beam's boot sets before it starts the SDK harness (apache/beam sdks/python/container/
-# boot.go, step "(3) Invoke python": WORKER_ID, PIPELINE_OPTIONS, SEMI_PERSISTENT_DIRECTORY,
-# LOGGING_ and CONTROL_API_SERVICE_DESCRIPTOR, then `python -m
-# apache_beam.runners.worker.sdk_worker_main`). Beam's SUBPROCESS_SDK environment hands a
-# worker command the same variables (local_job_service.SubprocessSdkWorker.run).
+# boot.go, section "(3) Invoke python", in the revisions with the RUN_PYTHON_SDK_IN_DEFAULT_
+# ENVIRONMENT venv step, Beam >= 2.48: PIPELINE_OPTIONS, SEMI_PERSISTENT_DIRECTORY,
+# LOGGING_ and CONTROL_API_SERVICE_DESCRIPTOR, RUNNER_CAPABILITIES, optional
+# STATUS_API_SERVICE_DESCRIPTOR and JOB_NAME/JOB_ID, then `python -m
+# apache_beam.runners.worker.sdk_worker_main` with WORKER_ID per worker). Beam's
+# SUBPROCESS_SDK environment hands a worker command all of these but RUNNER_CAPABILITIES,
+# STATUS and JOB_* (apache_beam/runners/portability/local_job_service.py,
+# SubprocessSdkWorker.run); sdk_worker_main reads those as optional (sdk_worker_main.py:108,
+# 141 at apache-beam 2.59.0).
 _HARNESS_ENV = (
     "WORKER_ID",
     "PIPELINE_OPTIONS",
