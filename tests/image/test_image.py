@@ -136,39 +136,21 @@ def test_beam_workers_in_the_image_write_the_examples_the_in_process_run_writes(
     runner whose SDK workers are the image's Beam harness (apache-beam 2.59.0 from
     /opt/venv, started as boot starts it, as UID 1000), write exactly the records an
     in-process DirectRunner run writes. Only boot itself is missing (not in this build)."""
-    import apache_beam as beam
-    import tensorflow as tf
-    from apache_beam.options.pipeline_options import PipelineOptions
-
     from components import vocabulary
-    from components.example_gen import ExampleGenConfig, layout, transforms
+    from components.example_gen import layout
+    from tests.components.example_gen.helpers import WHALES, run_whales, split_records
 
-    corpus = str(compiled.REPO_ROOT / "tests" / "components" / "example_gen" / "data")
-    whales = f"{corpus}/whales.txt"
-    # ~500-byte buckets: the corpus makes 4 buckets (test_transforms.py's SMALL).
-    config = ExampleGenConfig(
-        seq_length=32, max_predictions_per_seq=5, dupe_factor=2, eval_fraction=0.2,
-        bucket_mb=0.0005,
-    )  # fmt: skip
     tokens = vocabulary.load_vocab("bert-base-uncased")
     outputs = tmp_path / "outputs"
     outputs.mkdir()
     os.chown(outputs, UID, UID)  # the workers' bucket: writable by them, as GCS is
 
-    def run(output, args):
-        pipeline = beam.Pipeline(options=PipelineOptions(args))
-        _ = pipeline | transforms.GenerateMaskedLMExamples([whales], tokens, config, output)
-        pipeline.run().wait_until_finish()
-
-    def records(output, split):
-        files = layout.data_files(output, split)
-        return sorted(r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP"))
-
-    run(str(tmp_path / "direct"), [])
-    harness = buildah.sdk_harness_command(image, mounts=(corpus, str(outputs)))
-    run(
-        str(outputs / "portable"),
-        [
+    run_whales(tmp_path / "direct", tokens)
+    harness = buildah.sdk_harness_command(image, mounts=(os.path.dirname(WHALES), str(outputs)))
+    run_whales(
+        outputs / "portable",
+        tokens,
+        args=[
             "--runner=PortableRunner",
             "--job_endpoint=embed",
             "--environment_type=beam:env:harness_subprocess_python:v1",
@@ -178,4 +160,5 @@ def test_beam_workers_in_the_image_write_the_examples_the_in_process_run_writes(
     for split in ("train", "eval"):
         written = layout.data_files(str(outputs / "portable"), split)
         assert written and {os.stat(f).st_uid for f in written} == {UID}  # by the workers
-        assert records(str(outputs / "portable"), split) == records(str(tmp_path / "direct"), split)
+        direct = split_records(tmp_path / "direct", split)
+        assert split_records(outputs / "portable", split) == direct

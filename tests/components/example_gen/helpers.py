@@ -1,12 +1,13 @@
 """Shared fixtures for the example-generation tests: a tiny vocabulary, generation of one
-in-memory corpus and record parsing."""
+in-memory corpus, record parsing, and the Beam run of a small corpus on any runner."""
 
 import io
+import pathlib
 
 import numpy as np
 
 from components.corpus import documents
-from components.example_gen import ExampleGenConfig
+from components.example_gen import ExampleGenConfig, layout
 from components.example_gen.generator import ExampleGenerator
 from components.example_gen.stats import ExampleGenStats
 from components.features import FEATURE_NAMES, MaskedLMSchema
@@ -15,6 +16,35 @@ from components.features import FEATURE_NAMES, MaskedLMSchema
 TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "a", "b", "."]
 TOKENS += ["dog", "##s", "ran", "c", "d"]  # 11 .. 15
 CLS, SEP, MASK = 2, 3, 4
+
+WHALES = str(pathlib.Path(__file__).parent / "data" / "whales.txt")
+# ~500-byte buckets: the 1.9 kB corpus makes 4 buckets, so two workers share the work.
+SMALL = ExampleGenConfig(
+    seq_length=32, max_predictions_per_seq=5, dupe_factor=2, eval_fraction=0.2, bucket_mb=0.0005
+)
+
+
+def run_whales(output_dir, tokens, config=SMALL, args=()):
+    """Runs GenerateMaskedLMExamples on WHALES into `output_dir` with Beam `args`; the result."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from components.example_gen import transforms
+
+    transform = transforms.GenerateMaskedLMExamples([WHALES], tokens, config, str(output_dir))
+    pipeline = beam.Pipeline(options=PipelineOptions(list(args)))
+    _ = pipeline | transform
+    result = pipeline.run()
+    result.wait_until_finish()
+    return result
+
+
+def split_records(output_dir, split) -> list[bytes]:
+    """The serialized records of one split of an example-generation output, sorted."""
+    import tensorflow as tf
+
+    files = layout.data_files(str(output_dir), split)
+    return sorted(r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP"))
 
 
 def write_vocab(directory) -> str:

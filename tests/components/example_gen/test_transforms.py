@@ -2,12 +2,9 @@
 
 import json
 import os
-import pathlib
 
 import apache_beam as beam
 import pytest
-import tensorflow as tf
-from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -16,32 +13,18 @@ from components.corpus import Corpus, documents
 from components.example_gen import ExampleGenConfig, layout, transforms
 from components.example_gen.generator import ExampleGenerator
 from components.example_gen.stats import ExampleGenStats
-from tests.components.example_gen.helpers import parse
-
-WHALES = str(pathlib.Path(__file__).parent / "data" / "whales.txt")
-# ~500-byte buckets: the 1.9 kB corpus makes 4 buckets, so two workers share the work.
-SMALL = ExampleGenConfig(
-    seq_length=32, max_predictions_per_seq=5, dupe_factor=2, eval_fraction=0.2, bucket_mb=0.0005
+from tests.components.example_gen.helpers import (
+    SMALL,
+    WHALES,
+    parse,
+    run_whales,
+    split_records,
 )
 
 
 @pytest.fixture(scope="module")
 def tokens():
     return vocabulary.load_vocab("bert-base-uncased")
-
-
-def _run(output_dir, tokens, config=SMALL, args=()):
-    transform = transforms.GenerateMaskedLMExamples([WHALES], tokens, config, str(output_dir))
-    pipeline = beam.Pipeline(options=PipelineOptions(list(args)))
-    _ = pipeline | transform
-    result = pipeline.run()
-    result.wait_until_finish()
-    return result
-
-
-def _records(output_dir, split):
-    files = layout.data_files(str(output_dir), split)
-    return sorted(r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP"))
 
 
 def test_create_examples_emits_what_the_library_generates(tokens):
@@ -64,7 +47,7 @@ def test_create_examples_emits_what_the_library_generates(tokens):
 
 
 def test_pipeline_writes_the_layout_counters_and_stats(tmp_path, tokens):
-    result = _run(tmp_path, tokens)
+    result = run_whales(tmp_path, tokens)
     assert sorted(os.listdir(tmp_path)) == ["Split-eval", "Split-train", "stats.json"]
     for split in ("train", "eval"):
         assert os.listdir(tmp_path / f"Split-{split}") == ["data_tfrecord-00000-of-00001.gz"]
@@ -78,7 +61,7 @@ def test_pipeline_writes_the_layout_counters_and_stats(tmp_path, tokens):
     for split in ("train", "eval"):
         for name in ("documents", "sentences", "tokens", "instances", "skipped_lines"):
             assert counters[f"{split}_{name}"] == stats[split][name], (split, name)
-        records = _records(tmp_path, split)
+        records = split_records(tmp_path, split)
         assert len(records) == stats[split]["instances"] > 0
         parsed = parse(records, 32, 5)  # Every record parses with the features.py spec.
         histogram = [0] * 33
@@ -90,33 +73,34 @@ def test_pipeline_writes_the_layout_counters_and_stats(tmp_path, tokens):
 
 @pytest.mark.slow
 def test_two_worker_processes_write_the_same_record_set_as_one(tmp_path, tokens):
-    _run(tmp_path / "one", tokens, args=["--direct_num_workers=1"])
-    _run(
+    run_whales(tmp_path / "one", tokens, args=["--direct_num_workers=1"])
+    run_whales(
         tmp_path / "two",
         tokens,
         args=["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
     )
-    _run(tmp_path / "seed", tokens, config=ExampleGenConfig(**{**vars(SMALL), "seed": 1}))
+    run_whales(tmp_path / "seed", tokens, config=ExampleGenConfig(**{**vars(SMALL), "seed": 1}))
     # Each worker wrote its own shard: the work really was split.
     assert len(layout.data_files(str(tmp_path / "two"), "train")) == 2
     for split in ("train", "eval"):
-        one = _records(tmp_path / "one", split)
-        assert _records(tmp_path / "two", split) == one
-        assert _records(tmp_path / "seed", split) != one
+        one = split_records(tmp_path / "one", split)
+        assert split_records(tmp_path / "two", split) == one
+        assert split_records(tmp_path / "seed", split) != one
     stats = [json.loads((tmp_path / d / "stats.json").read_text()) for d in ("one", "two")]
     assert stats[0] == stats[1]
 
 
 @pytest.mark.slow
 def test_portable_runner_gives_the_same_records(tmp_path, tokens):
-    _run(tmp_path / "direct", tokens)
-    _run(
+    run_whales(tmp_path / "direct", tokens)
+    run_whales(
         tmp_path / "portable",
         tokens,
         args=["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=LOOPBACK"],
     )
     for split in ("train", "eval"):
-        assert _records(tmp_path / "portable", split) == _records(tmp_path / "direct", split)
+        direct = split_records(tmp_path / "direct", split)
+        assert split_records(tmp_path / "portable", split) == direct
 
 
 def test_write_example_split_starts_a_new_shard_past_the_byte_limit(tmp_path):
@@ -132,4 +116,4 @@ def test_write_example_split_starts_a_new_shard_past_the_byte_limit(tmp_path):
     assert [os.path.basename(f) for f in files] == [
         f"data_tfrecord-{i:05d}-of-00006.gz" for i in range(6)
     ]
-    assert _records(tmp_path, "train") == sorted(r for batch in batches for r in batch)
+    assert split_records(tmp_path, "train") == sorted(r for batch in batches for r in batch)
