@@ -49,9 +49,38 @@ class Image:
         driver = driver_file.read_text().strip() if driver_file.exists() else "vfs"
         return [*store, "--storage-driver", driver]
 
-    def create(self) -> str:
-        """A fresh working container of the image (what a pod starts from); its id."""
-        return self._buildah("from", "--pull=never", self.name, check=True).stdout.strip()
+    def script(
+        self,
+        command: list[str],
+        *,
+        user: str = "1000:1000",
+        volumes: tuple[tuple[str, str], ...] = (),
+        env: dict[str, str] | None = None,
+        pass_env: tuple[str, ...] = (),
+    ) -> str:
+        """A shell script that runs `command` in a fresh working container of the image.
+
+        What each pod does with its image: a new container (`buildah from`), the command
+        run in it as `user` (chroot isolation: the host's network), then the container
+        removed whatever the exit status, which the script exits with (125 if no container
+        could be made). `volumes`: (host directory, container path) pairs bound
+        read-write; `env`: variables set; `pass_env`: variables whose values come from the
+        environment the script itself runs in.
+        """
+        import shlex
+
+        buildah = shlex.join(["buildah", *self.store_args()])
+        run = ["run", "--isolation", "chroot", "--user", user]
+        for host, inside in volumes:
+            run += ["--volume", f"{host}:{inside}:rw"]
+        for key, value in (env or {}).items():
+            run += ["--env", f"{key}={value}"]
+        passed = "".join(f' --env {name}="${name}"' for name in pass_env)
+        return (
+            f"c=$({buildah} from --pull=never {shlex.quote(self.name)}) || exit 125; "
+            f'{buildah} {shlex.join(run)}{passed} "$c" -- {shlex.join(command)}; '
+            f'rc=$?; {buildah} rm "$c" >/dev/null; exit $rc'
+        )
 
     def _buildah(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -82,16 +111,8 @@ class Image:
         `mounts` are host directories bound read-write at the same path inside, so paths in
         an ExecutorInput mean the same file on both sides.
         """
-        container = self.create()
-        try:
-            args = ["run", "--isolation", "chroot", "--user", user]
-            for mount in mounts:
-                args += ["--volume", f"{mount}:{mount}:rw"]
-            for key, value in (env or {}).items():
-                args += ["--env", f"{key}={value}"]
-            return self._buildah(*args, container, "--", *command, timeout=timeout)
-        finally:
-            self._buildah("rm", container)
+        script = self.script(command, user=user, volumes=tuple((m, m) for m in mounts), env=env)
+        return subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=timeout)
 
 
 # What the launcher stand-in sets to make this venv and checkout stand in for the image;
@@ -109,7 +130,6 @@ def start_in_image(image: Image, user: str = "1000:1000", shared: tuple[str, ...
     the launcher's substitutions point the steps at) are bound at their own path. A fresh
     working container per step, removed when the step ends.
     """
-    import shlex
     import sys
 
     def start(spec, log):
@@ -128,21 +148,13 @@ def start_in_image(image: Image, user: str = "1000:1000", shared: tuple[str, ...
                 names = [os.path.join(root, n) for n in dirs + files]
                 for name in names if root == host and host not in shared else [root, *names]:
                     os.lchown(name, int(uid), int(gid or uid))
-        container = image.create()
-        run = ["run", "--isolation", "chroot", "--user", user]
-        for container_path, host in spec.mounts.items():
-            run += ["--volume", f"{host}:{container_path}:rw"]
-        for host in shared:
-            run += ["--volume", f"{host}:{host}:rw"]
-        for key, value in spec.env.items():
-            if key not in _STAND_IN_ENV:
-                run += ["--env", f"{key}={value}"]
-        buildah = shlex.join(["buildah", *image.store_args()])
-        # Runs the step, then removes its container whatever the step's exit status.
-        remove = f"{buildah} rm {shlex.quote(container)} >/dev/null"
-        wrapper = f'{buildah} "$@"; rc=$?; {remove}; exit $rc'
+        env = {k: v for k, v in spec.env.items() if k not in _STAND_IN_ENV}
+        volumes = (
+            *((host, inside) for inside, host in spec.mounts.items()),
+            *((host, host) for host in shared),
+        )
         return subprocess.Popen(
-            ["sh", "-c", wrapper, "pod", *run, container, "--", *command],
+            ["sh", "-c", image.script(command, user=user, volumes=volumes, env=env)],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -179,24 +191,10 @@ def sdk_harness_command(image: Image, mounts: tuple[str, ...], user: str = "1000
     isolation), `mounts` bound at their own paths. The working container is removed when
     the harness exits.
     """
-    import shlex
-
-    buildah = shlex.join(["buildah", *image.store_args()])
-    run = [
-        "run",
-        "--isolation",
-        "chroot",
-        "--user",
-        user,
-        "--env",
-        "SEMI_PERSISTENT_DIRECTORY=/tmp",
-    ]
-    for host in mounts:
-        run += ["--volume", f"{host}:{host}:rw"]
-    env = " ".join(f'--env {name}="${name}"' for name in _HARNESS_ENV)
-    harness = "python -m apache_beam.runners.worker.sdk_worker_main"
-    return (
-        f"c=$({buildah} from --pull=never {shlex.quote(image.name)}) && "
-        f'{buildah} {shlex.join(run)} {env} "$c" -- {harness}; '
-        f'rc=$?; {buildah} rm "$c" >/dev/null; exit $rc'
+    return image.script(
+        ["python", "-m", "apache_beam.runners.worker.sdk_worker_main"],
+        user=user,
+        volumes=tuple((host, host) for host in mounts),
+        env={"SEMI_PERSISTENT_DIRECTORY": "/tmp"},
+        pass_env=_HARNESS_ENV,
     )
