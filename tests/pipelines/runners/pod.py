@@ -152,9 +152,14 @@ def kubelet_volumes(
 
     `volumes`: container path -> host directory; `fresh`: the container paths that are
     new filesystems (generic ephemeral volumes), the rest are emptyDirs. With the pod's
-    `securityContext.fsGroup`, the kubelet's SetVolumeOwnership applies to every volume
-    that supports ownership management (emptyDir and CSI block volumes): group fsGroup,
-    mode | 0660, and for directories | setgid | 0110 (kubernetes pkg/volume/
+    `securityContext.fsGroup`, the kubelet applies SetVolumeOwnership to both: an emptyDir
+    in every case (kubernetes pkg/volume/emptydir/empty_dir.go, emptyDir.SetUpAt calls
+    volume.SetVolumeOwnership after setupDir), a CSI volume when the driver's fsGroupPolicy
+    allows it for the volume (pkg/volume/csi/csi_mounter.go, SetUpAt / supportsFSGroup:
+    the default ReadWriteOnceWithFSType takes a ReadWriteOnce volume with an fsType: the
+    compiled staging volume is ReadWriteOnce, input_staging.py, and GKE's PD CSI
+    StorageClasses give it ext4). SetVolumeOwnership gives
+    group fsGroup, mode | 0660, and for directories | setgid | 0110 (pkg/volume/
     volume_linux.go:113-128, changeFilePermission, commit 7dd8853).
     """
     for container_path, host in volumes.items():
