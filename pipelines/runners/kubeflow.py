@@ -200,7 +200,7 @@ def submit_kubeflow(
     documents = _read_package(package_path)
     if pipeline_root is None:
         # Not the cluster's default: it may be in another bucket than the staging volumes.
-        pipeline_root = (documents[0] or {}).get("defaultPipelineRoot") or None
+        pipeline_root = documents[0].get("defaultPipelineRoot") or None
     if pipeline_root is not None:
         deployment_lib.check_pipeline_root(pipeline_root, "kubeflow")
         _check_staging_bucket(package_path, documents, pipeline_root)
@@ -231,7 +231,8 @@ def _read_package(package_path: str) -> list:
             documents = list(yaml.safe_load_all(f))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise BertpipeError(
-            f"Kubeflow package {package_path!r} cannot be read as YAML ({e}); compile it "
+            f"Kubeflow package {package_path!r} cannot be read as YAML "
+            f"({' '.join(str(e).split())}); compile it "
             "again with bertpipe compile --target kubeflow."
         ) from None
     if not documents or not isinstance(documents[0], dict):

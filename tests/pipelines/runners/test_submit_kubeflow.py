@@ -144,6 +144,22 @@ def test_submit_of_a_package_without_a_compiled_root_leaves_the_root_to_the_clus
     assert api.requests[-1].body["runtime_config"] == {"parameters": {}}
 
 
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("pipelineInfo: [unclosed", "cannot be read as YAML"),
+        ("- a list\n", "holds no PipelineSpec"),
+    ],
+)
+def test_a_package_that_is_not_a_pipeline_spec_is_refused_in_one_line(tmp_path, text, message):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(text)
+    with KfpApiServer() as api, pytest.raises(BertpipeError, match=message) as refused:
+        kubeflow.submit_kubeflow(str(broken), host=api.url)
+    assert "\n" not in str(refused.value) and str(broken) in str(refused.value)
+    assert api.requests == []
+
+
 def test_submit_refuses_a_root_in_another_bucket_than_the_staging_volumes(package):
     # Defect 4: the volumes are mounted at /gcs/<compiled bucket>; under another bucket
     # KFP's input copies would land on the node's disk again.
