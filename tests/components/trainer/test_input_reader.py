@@ -106,16 +106,6 @@ def test_seeded_resumed_reader_continues_the_uninterrupted_batches(tmp_path, num
         assert batches(19, 1) == uninterrupted[19:]
 
 
-def test_unseeded_resumed_reader_does_not_skip(tmp_path):
-    # No seed: no fixed order to continue, so nothing is read in vain (buffer of 1: the
-    # records in file order).
-    pattern = _write_files(str(tmp_path), 1, gzip=False)
-    config = _config(
-        pattern, is_training=True, drop_remainder=True, shuffle_buffer_size=1, initial_step=4
-    )
-    assert _read_ids(InputReader(config, _decode_ids).read().take(1)) == [0, 1, 2, 3]
-
-
 def test_unshuffled_read_keeps_file_order(tmp_path):
     pattern = _write_files(str(tmp_path), 1, gzip=False)
     assert _read_ids(InputReader(_config(pattern), _decode_ids).read()) == list(range(COUNT))

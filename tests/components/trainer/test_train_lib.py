@@ -6,6 +6,7 @@ test_train_command.py and test_multi_worker.py.
 """
 
 import glob
+import logging
 import os
 
 import numpy as np
@@ -141,6 +142,20 @@ def test_warm_start_runs_only_when_there_is_no_checkpoint(run, tmp_path):
         fresh = _trainer(experiment, str(tmp_path / "new"))
         with pytest.raises(BertpipeError, match="init_checkpoint .* is not a readable checkpoint"):
             fresh.checkpoints.restore_or_initialize(lambda: fresh.task.initialize(fresh.model))
+
+
+def test_a_resume_without_a_data_seed_says_it_reads_a_new_order(run, caplog):
+    # Unseeded, the reader interleaves and maps out of order: there is no stream to continue.
+    root, _, checkpoint_dir, _ = run
+    with distribute.global_policy("float32"):
+        unseeded = _trainer(_experiment(root), checkpoint_dir)
+        seeded = _trainer(_experiment(root, "task.train_data.seed=3"), checkpoint_dir)
+        with caplog.at_level(logging.INFO, logger=train_lib.__name__):
+            unseeded.train_iterator(0)
+            seeded.train_iterator(5)
+            assert "new random order" not in caplog.text
+            unseeded.train_iterator(5)
+    assert "task.train_data.seed is unset: the resumed run reads its data in a new" in caplog.text
 
 
 def test_a_checkpoint_of_another_model_is_rejected(run):
