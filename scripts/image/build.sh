@@ -43,12 +43,21 @@ wheels_done=$(date +%s)
 
 # --format docker: the OCI format drops SHELL (the Dockerfile's pipefail), as docker does not.
 # --force-rm: a failed build removes its working containers too (else they stay mounted).
-buildah "${store[@]}" bud --isolation chroot --layers --force-rm --format docker \
-  --target runtime --build-arg TF_VARIANT="$variant" \
-  --build-arg PYTHON_IMAGE="$BASE_IMAGE" \
-  --build-arg PIP_NO_INDEX=1 --build-arg PIP_FIND_LINKS=/wheels \
-  --volume "$PWD/$wheels:/wheels:ro" \
-  -t "$IMAGE_TAG" .
+bud() {
+  buildah "${store[@]}" bud --isolation chroot --layers --force-rm --format docker \
+    --target runtime --build-arg TF_VARIANT="$variant" \
+    --build-arg PYTHON_IMAGE="$BASE_IMAGE" \
+    --build-arg PIP_NO_INDEX=1 --build-arg PIP_FIND_LINKS=/wheels \
+    --volume "$PWD/$wheels:/wheels:ro" \
+    -t "$IMAGE_TAG" .
+}
+# One retry: buildah's chroot runner fails now and then with "Close_Fd sealing memfd copy:
+# Device or resource busy" (seen once in eight builds here); the retry resumes from the
+# cached layers, and a real failure fails again.
+if ! bud; then
+  echo "build.sh: buildah bud failed; retrying once from the cached layers" >&2
+  bud
+fi
 end=$(date +%s)
 
 size=$(buildah "${store[@]}" inspect --type image --format '{{.Docker.Size}}' "$IMAGE_TAG" \
